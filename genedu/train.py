@@ -1,0 +1,282 @@
+"""One training loop for every family: the model owns its step, the loop owns everything else.
+
+`fit` knows nothing about VAEs, GANs or diffusion (as minGPT's trainer knows nothing about GPT). It
+provides budgets (epochs, steps, images seen, wall-clock seconds), a progress bar showing the
+model's own numbers, a `History` of every reported number, fixed-noise sample grids for "watch it
+learn" figures, checkpoints with exact resume, an EMA of the weights, and a NaN/inf guard.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import MNIST, batches_per_epoch
+from .models.base import GenerativeModel
+from .utils import default_device, seed_everything
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the likely cause."""
+
+    def __init__(self, message: str, *, step: int, history: "History"):
+        super().__init__(message)
+        self.step = step
+        self.history = history
+
+
+class EMA(torch.nn.Module):
+    """Exponential moving average of a model's weights: ema = decay * ema + (1 - decay) * weights.
+
+    `ema.module` is a full copy of the model, usable for sampling; buffers are copied as they are.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        super().__init__()
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"EMA decay must lie strictly between 0 and 1, got {decay}")
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for e, p in zip(self.module.parameters(), model.parameters()):
+            e.lerp_(p, 1.0 - self.decay)
+        for e, b in zip(self.module.buffers(), model.buffers()):
+            e.copy_(b)
+
+    def state_dict(self, *args, **kwargs):  # the EMA weights, keyed like the model's own
+        return self.module.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        return self.module.load_state_dict(state_dict, strict=strict)
+
+
+@dataclass
+class History:
+    """Every number the model reported, per step, with images seen and wall time; sample grids."""
+
+    records: dict[str, list[float]] = field(default_factory=dict)  # key -> one value per logged step
+    grids: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, (n, 1, 28, 28) in [-1, 1])
+    ema: EMA | None = None  # the EMA of the weights when fit was asked for one
+
+    def log(self, values: dict[str, float]) -> None:
+        n = len(self.records.get("step", []))
+        for k, v in values.items():
+            self.records.setdefault(k, [math.nan] * n).append(float(v))
+        for k, col in self.records.items():  # keys a step did not report get NaN
+            if len(col) < n + 1:
+                col.append(math.nan)
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.records:
+            raise KeyError(f"no {key!r} in this history; it has {sorted(self.records)}")
+        return self.records[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.records
+
+    def __len__(self) -> int:
+        return len(self.records.get("step", []))
+
+    def keys(self) -> list[str]:
+        return list(self.records)
+
+    def last(self, key: str) -> float:
+        return self[key][-1]
+
+    def mean(self, key: str, *, first: int | None = None, last: int | None = None) -> float:
+        """Mean of `key` over the first or last `n` logged steps (NaNs skipped)."""
+        col = self[key]
+        col = col[:first] if first else col[-last:] if last else col
+        vals = [v for v in col if not math.isnan(v)]
+        return sum(vals) / max(len(vals), 1)
+
+    @property
+    def metric_keys(self) -> list[str]:
+        return [k for k in self.records if k not in ("step", "epoch", "images", "seconds")]
+
+    def plot(self, keys: list[str] | None = None, *, smooth: int = 20):
+        """A matplotlib Figure of the reported numbers against the step."""
+        from .plots import plot_history
+
+        return plot_history(self, keys=keys, smooth=smooth)
+
+    def state_dict(self) -> dict:
+        return {"records": self.records, "grids": [{"step": s, "images": g} for s, g in self.grids]}
+
+    @classmethod
+    def from_state_dict(cls, d: dict) -> "History":
+        return cls(records={k: list(v) for k, v in d["records"].items()},
+                   grids=[(g["step"], g["images"]) for g in d["grids"]])
+
+
+def _budget_steps(n_data: int, batch_size: int, steps_per_epoch: int, *, epochs, steps, images) -> int | None:
+    limits = []
+    if epochs is not None:
+        limits.append(math.ceil(epochs * steps_per_epoch))
+    if steps is not None:
+        limits.append(int(steps))
+    if images is not None:
+        limits.append(math.ceil(images / batch_size))
+    return min(limits) if limits else None
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def fit(model: GenerativeModel, data: MNIST, *,
+        epochs: float | None = None, steps: int | None = None, images: int | None = None,
+        seconds: float | None = None, batch_size: int | None = None, seed: int = 0,
+        device: str | torch.device | None = None, ema: float | None = None,
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+        checkpoint_minutes: float | None = None, resume: bool = False,
+        sample_every: int | None = None, n_grid: int = 64, grid_seed: int = 0,
+        grid_labels: torch.Tensor | None = None,
+        callbacks: tuple[Callable[[int, GenerativeModel, History], None], ...] = (),
+        amp: bool | None = None, progress: bool = True) -> History:
+    """Train `model` on `data` until the first budget is reached; return its History.
+
+    Budgets (give at least one; training stops at the first reached): `epochs`, `steps`, `images`
+    (images seen; fair across families, since a GAN takes two optimiser steps per batch) and
+    `seconds` of wall clock. `batch_size` defaults to the model's `config.batch_size` (else 128).
+
+    `checkpoint` is a file written every `checkpoint_every` steps and/or `checkpoint_minutes`, and at
+    the end; with `resume=True` an existing one is loaded and training continues exactly where it
+    stopped (weights, optimisers, EMA, RNG, step, data order), so straight and resumed runs match.
+    `sample_every` stores a grid of `n_grid` samples from fixed noise (seeded `grid_seed`) every so
+    many steps in `history.grids`. `ema` is a decay such as 0.999: the average is `history.ema`.
+    `callbacks` are called as `cb(step, model, history)` after every step.
+    """
+    if all(b is None for b in (epochs, steps, images, seconds)):
+        raise ValueError("give fit a budget: epochs=, steps=, images= or seconds= (training stops at the first reached)")
+    for name, b in (("epochs", epochs), ("steps", steps), ("images", images), ("seconds", seconds)):
+        if b is not None and b <= 0:
+            raise ValueError(f"budget {name} must be positive, got {b}")
+    batch_size = batch_size or getattr(model.config, "batch_size", 128)
+    if batch_size > len(data):
+        raise ValueError(f"batch_size {batch_size} is larger than the data ({len(data)} images)")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint= (the file to resume from)")
+    device = torch.device(device) if device is not None else default_device()
+    if amp is None:
+        amp = device.type == "cuda"
+    if amp and device.type != "cuda":
+        raise ValueError(f"mixed precision (amp=True) is for CUDA only; this run is on {device.type}")
+
+    model.to(device).train()
+    optimizers = model.configure_optimizers()
+    ema_model = EMA(model, ema) if ema is not None else None
+    history = History(ema=ema_model)
+    state = {"step": 0, "images": 0, "seconds": 0.0}
+    ckpt_path = Path(checkpoint) if checkpoint is not None else None
+
+    if resume and ckpt_path is not None and ckpt_path.is_file():
+        saved = load_checkpoint(ckpt_path, model, optimizers=optimizers, ema=ema_model)
+        if saved.get("seed", seed) != seed or saved.get("batch_size", batch_size) != batch_size:
+            raise ValueError(f"{ckpt_path} was trained with seed={saved.get('seed')}, batch_size="
+                             f"{saved.get('batch_size')}; resume with the same values (got {seed}, {batch_size})")
+        state.update({k: saved[k] for k in ("step", "images", "seconds")})
+        history = History.from_state_dict(saved["history"])
+        history.ema = ema_model
+        _set_rng_state(saved["rng"])
+    else:
+        seed_everything(seed)
+
+    data = data.to(device)
+    per_epoch = batches_per_epoch(len(data), batch_size)
+    total = _budget_steps(len(data), batch_size, per_epoch, epochs=epochs, steps=steps, images=images)
+    grid_gen_seed = grid_seed
+
+    def save():
+        if ckpt_path is None:
+            return
+        save_checkpoint(ckpt_path, model, optimizers=optimizers, ema=ema_model, state={
+            **state, "seed": seed, "batch_size": batch_size, "rng": _rng_state(),
+            "history": history.state_dict()})
+
+    def grid():
+        sampler = ema_model.module if ema_model is not None else model
+        sampler.eval()
+        g = torch.Generator().manual_seed(grid_gen_seed)
+        labels = grid_labels
+        if sampler.conditional and labels is None:
+            labels = torch.arange(n_grid) % sampler.config.num_classes
+        with torch.no_grad():
+            imgs = sampler.sample(n_grid, labels=labels, generator=g)
+        history.grids.append((state["step"], imgs.float().cpu()))
+        model.train()
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=state["step"], disable=not progress, desc=f"{model.family}", unit="step")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
+    started = time.perf_counter() - state["seconds"]
+    last_ckpt_time = time.perf_counter()
+    done = total is not None and state["step"] >= total
+    if sample_every and state["step"] == 0 and not history.grids:
+        grid()
+    try:
+        while not done:
+            epoch, start = divmod(state["step"], per_epoch)
+            for batch in data.batches(batch_size, seed=seed, epoch=epoch, start=start):
+                with autocast:
+                    out = model.train_step(batch, optimizers)
+                bad = {k: v for k, v in out.items() if not math.isfinite(v)}
+                if bad:
+                    where = f"; the last good checkpoint is {ckpt_path}" if ckpt_path and ckpt_path.is_file() else ""
+                    lr = getattr(model.config, "lr", None)
+                    raise TrainingDiverged(
+                        f"training diverged at step {state['step'] + 1}: {bad} (loss is not finite). "
+                        f"Likely cause: a learning rate too high for this model (lr={lr}) or an unstable "
+                        f"objective; lower lr, or check the data is in [-1, 1]. Nothing after step "
+                        f"{state['step']} was saved{where}.", step=state["step"] + 1, history=history)
+                state["step"] += 1
+                state["images"] += len(batch[0])
+                state["seconds"] = time.perf_counter() - started
+                if ema_model is not None:
+                    ema_model.update(model)
+                history.log({"step": state["step"], "epoch": epoch, "images": state["images"],
+                             "seconds": state["seconds"], **out})
+                for cb in callbacks:
+                    cb(state["step"], model, history)
+                bar.update(1)
+                if state["step"] % 10 == 0 or state["step"] == 1:
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in out.items()}, refresh=False)
+                if sample_every and state["step"] % sample_every == 0:
+                    grid()
+                done = (total is not None and state["step"] >= total) or (
+                    seconds is not None and state["seconds"] >= seconds)
+                due = (checkpoint_every and state["step"] % checkpoint_every == 0) or (
+                    checkpoint_minutes and time.perf_counter() - last_ckpt_time >= 60 * checkpoint_minutes)
+                if due and not done:
+                    save()
+                    last_ckpt_time = time.perf_counter()
+                if done:
+                    break
+    finally:
+        bar.close()
+    if sample_every and (not history.grids or history.grids[-1][0] != state["step"]):
+        grid()
+    save()
+    model.eval()
+    return history
