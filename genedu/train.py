@@ -280,3 +280,25 @@ def fit(model: GenerativeModel, data: MNIST, *,
     save()
     model.eval()
     return history
+
+
+def train_or_load(model: GenerativeModel, data: MNIST, *, checkpoint: str | os.PathLike,
+                  retrain: bool = False, **fit_kwargs) -> History:
+    """Load `checkpoint` into `model` when it exists (and `retrain` is False), else train with `fit`.
+
+    The lessons' one-liner: a learner who trained before (or a shipped reference) gets the model at
+    once; anyone else trains it and the checkpoint is written for next time. Returns the History
+    (saved in the checkpoint, so a loaded model still has its curves).
+    """
+    path = Path(checkpoint)
+    if path.is_file() and not retrain:
+        device = fit_kwargs.get("device") or default_device()
+        model.to(device)
+        ema_decay = fit_kwargs.get("ema")
+        ema_model = EMA(model, ema_decay) if ema_decay is not None else None
+        saved = load_checkpoint(path, model, ema=ema_model)
+        history = History.from_state_dict(saved["history"]) if "history" in saved else History()
+        history.ema = ema_model
+        model.eval()
+        return history
+    return fit(model, data, checkpoint=path, **fit_kwargs)
