@@ -1,0 +1,171 @@
+"""fit(): exact resume, checkpoint refusal, the NaN guard, budgets and bad settings, on real MNIST."""
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+import genedu
+from genedu.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
+from genedu.models.base import GenerativeModel
+from genedu.train import TrainingDiverged, fit, train_or_load
+
+
+def _params(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _seeded_vae(**overrides):
+    torch.manual_seed(0)  # the same initial weights for every run of a test
+    return genedu.VAE.from_preset("seed", **overrides)
+
+
+def test_straight_and_resumed_runs_give_identical_weights(small_train, tmp_path):
+    straight = _seeded_vae()
+    fit(straight, small_train, steps=20, seed=7, ema=0.9, device="cpu", progress=False)
+    # 20 steps cross an epoch boundary (16 batches of 128 per epoch): resume must replay the data order too
+    ckpt = tmp_path / "run.pt"
+    first = _seeded_vae()
+    fit(first, small_train, steps=10, seed=7, ema=0.9, device="cpu", checkpoint=ckpt, progress=False)
+    torch.manual_seed(12345)  # whatever happened in between must not matter
+    resumed = _seeded_vae()
+    h = fit(resumed, small_train, steps=20, seed=7, ema=0.9, device="cpu", checkpoint=ckpt, resume=True,
+            progress=False)
+    a, b = _params(straight), _params(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert len(h) == 20 and h["step"] == list(range(1, 21))  # the history continues too
+    ema_saved = torch.load(ckpt, weights_only=True)["ema"]
+    assert not all(torch.equal(ema_saved[k], b[k]) for k in b)  # the EMA is a different set of weights
+
+
+def test_loss_falls_on_real_data(small_train):
+    model = genedu.VAE.from_preset("seed")
+    h = fit(model, small_train, steps=48, device="cpu", progress=False)
+    assert h.mean("loss", last=8) < 0.7 * h.mean("loss", first=8)
+    assert {"loss", "recon", "kl", "step", "images", "seconds"} <= set(h.keys())
+
+
+def test_checkpoint_of_another_config_is_refused_naming_the_field(small_train, tmp_path):
+    model = genedu.VAE.from_preset("seed")
+    fit(model, small_train, steps=2, device="cpu", checkpoint=tmp_path / "a.pt", progress=False)
+    other = genedu.VAE.from_preset("seed", latent_dim=2)
+    with pytest.raises(CheckpointError, match=r"latent_dim: checkpoint 20 vs model 2"):
+        load_checkpoint(tmp_path / "a.pt", other)
+    with pytest.raises(CheckpointError, match="latent_dim"):
+        fit(other, small_train, steps=4, device="cpu", checkpoint=tmp_path / "a.pt", resume=True, progress=False)
+
+
+def test_checkpoint_of_another_family_is_refused(tmp_path):
+    model = genedu.VAE.from_preset("seed")
+    ckpt = torch.load(save_checkpoint(tmp_path / "v.pt", model), weights_only=True)
+    ckpt["family"] = "gan"
+    torch.save(ckpt, tmp_path / "g.pt")
+    with pytest.raises(CheckpointError, match="holds a 'gan' model, not a 'vae'"):
+        load_checkpoint(tmp_path / "g.pt", model)
+
+
+class _Payload:  # an arbitrary pickled object: only an unsafe torch.load would rebuild it
+    pass
+
+
+def test_loading_uses_weights_only(tmp_path):
+    torch.save({"family": "vae", "config": {}, "model": {}, "evil": _Payload()}, tmp_path / "x.pt")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "x.pt", genedu.VAE.from_preset("seed"))
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_model(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        load_model(tmp_path / "junk.pt")
+
+
+def test_load_model_rebuilds_from_the_checkpoint_alone(small_train, tmp_path):
+    model = genedu.VAE.from_preset("seed", latent_dim=3)
+    fit(model, small_train, steps=3, device="cpu", checkpoint=tmp_path / "m.pt", progress=False)
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.config == model.config
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    assert torch.equal(loaded.sample(8, generator=g()), model.sample(8, generator=g()))
+
+
+@dataclass
+class _ExplodingConfig:
+    lr: float = 1.0  # unused by the step; reported in the divergence message
+    batch_size: int = 64
+
+
+class _Exploding(GenerativeModel):
+    """A deliberately diverging model: its weight grows by 1e15 per step until the loss is inf."""
+
+    family = "test-exploding"
+    Config = _ExplodingConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def configure_optimizers(self):
+        return {"opt": torch.optim.SGD(self.parameters(), lr=self.config.lr)}
+
+    def train_step(self, batch, optimizers):
+        with torch.no_grad():
+            self.w.mul_(1e15)
+        loss = (self.w * batch[0].abs().mean()) ** 2
+        return {"loss": loss.item()}
+
+    def sample(self, n, *, labels=None, generator=None):
+        return torch.zeros(n, 1, 28, 28)
+
+
+def test_nan_guard_stops_names_the_step_and_keeps_the_last_good_checkpoint(small_train, tmp_path):
+    model = _Exploding(_ExplodingConfig())
+    ckpt = tmp_path / "boom.pt"
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 2.*lr=1\.0.*last good checkpoint") as e:
+        fit(model, small_train, steps=10, device="cpu", checkpoint=ckpt, checkpoint_every=1, progress=False)
+    assert e.value.step == 2
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["state"]["step"] == 1 and torch.isfinite(saved["model"]["w"])
+
+
+def test_budgets_stop_where_they_say(small_train):
+    m = genedu.VAE.from_preset("seed")
+    assert len(fit(m, small_train, steps=7, device="cpu", progress=False)) == 7
+    h = fit(m, small_train, images=1000, batch_size=100, device="cpu", progress=False)
+    assert len(h) == 10 and h.last("images") == 1000
+    assert len(fit(m, small_train, epochs=0.5, batch_size=256, device="cpu", progress=False)) == 4
+    h = fit(m, small_train, epochs=1, steps=3, device="cpu", progress=False)  # the first budget reached wins
+    assert len(h) == 3
+    h = fit(m, small_train, seconds=0.3, device="cpu", progress=False)
+    assert h.last("seconds") >= 0.3 and h["seconds"][-2] < 0.3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({}, "give fit a budget"),
+    ({"steps": -1}, "must be positive"),
+    ({"steps": 1, "batch_size": 10**6}, "larger than the data"),
+    ({"steps": 1, "resume": True}, "needs checkpoint"),
+    ({"steps": 1, "amp": True, "device": "cpu"}, "CUDA only"),
+    ({"steps": 1, "ema": 1.5}, "strictly between 0 and 1"),
+])
+def test_impossible_settings_are_refused(small_train, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit(genedu.VAE.from_preset("seed"), small_train, progress=False, **kwargs)
+
+
+def test_sample_grids_use_fixed_noise(small_train):
+    h = fit(genedu.VAE.from_preset("seed"), small_train, steps=4, sample_every=2, n_grid=16, device="cpu",
+            progress=False)
+    assert [s for s, _ in h.grids] == [0, 2, 4]
+    assert h.grids[0][1].shape == (16, 1, 28, 28)
+    assert not torch.equal(h.grids[0][1], h.grids[-1][1])  # the model changed, the noise did not
+
+
+def test_train_or_load_trains_once_then_loads(small_train, tmp_path):
+    ckpt = tmp_path / "tol.pt"
+    a = genedu.VAE.from_preset("seed")
+    h1 = train_or_load(a, small_train, checkpoint=ckpt, steps=5, device="cpu", progress=False)
+    b = genedu.VAE.from_preset("seed")
+    h2 = train_or_load(b, small_train, checkpoint=ckpt, steps=5, device="cpu", progress=False)
+    assert h1["loss"] == h2["loss"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
