@@ -10,14 +10,31 @@ import torch
 
 
 def _show_figure(out, fig) -> None:
-    """Replace the contents of Output `out` with `fig` and close it (no figure leaks)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    """Replace the contents of Output `out` with `fig` (as a PNG) and close the figure.
 
-    out.clear_output(wait=True)
-    with out:
-        display(fig)
+    Writing `out.outputs` directly (rather than `with out: display(...)`) works in a kernel and
+    headless alike, so tests can read what a widget shows from `out.outputs`.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
+    out.outputs = ()
+    out.append_display_data(Image(data=buf.getvalue(), format="png"))
+
+
+def shown_png(out) -> bytes:
+    """The PNG an Output widget currently shows (for tests: did a callback change the picture?)."""
+    import base64
+
+    for o in out.outputs:
+        if "image/png" in o.get("data", {}):
+            return base64.b64decode(o["data"]["image/png"])
+    return b""
 
 
 def digit_browser(data, *, per_page: int = 32):
