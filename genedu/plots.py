@@ -21,13 +21,13 @@ def _np_images(images) -> np.ndarray:
 
 
 def make_grid(images, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Tile (N, 1, 28, 28) images in [-1, 1] into one 2-D array in [0, 1] (pad pixels are white)."""
+    """Tile (N, 1, 28, 28) images in [-1, 1] into one 2-D array in [0, 1] (ink is 1; pad pixels a light 0.15)."""
     x = _np_images(images)
     n = len(x)
     nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
     ncol = int(math.ceil(n / nrow))
     h, w = x.shape[1:]
-    grid = np.ones((ncol * (h + pad) + pad, nrow * (w + pad) + pad))
+    grid = np.full((ncol * (h + pad) + pad, nrow * (w + pad) + pad), 0.15)
     for i, img in enumerate(x):
         r, c = divmod(i, nrow)
         grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
