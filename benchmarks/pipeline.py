@@ -29,7 +29,7 @@ def machine() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0],
             "torch": torch.__version__, "genedu": genedu.__version__,
-            "cuda": torch.cuda.is_available()}
+            "cuda": torch.cuda.is_available(), "load_average_1min_at_start": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
