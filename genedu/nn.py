@@ -18,3 +18,44 @@ def mlp(sizes: list[int] | tuple[int, ...], *, activation: type[nn.Module] = nn.
     if final is not None:
         layers.append(final)
     return nn.Sequential(*layers)
+
+
+# ---- diffusion blocks: time embedding and a residual block (Ho et al. 2020, appendix B) ----------
+
+def sinusoidal_embedding(t, dim: int, *, max_period: float = 10_000.0):
+    """Transformer-style sinusoidal features of timesteps t (B,) -> (B, dim) (Vaswani et al. 2017, sec. 3.5).
+
+    Half the features are cos(t * f_k), half sin(t * f_k), with frequencies f_k = max_period^(-k / (dim/2)).
+    """
+    import math
+
+    import torch
+
+    if dim % 2:
+        raise ValueError(f"the time embedding size must be even (cos and sin halves), got {dim}")
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None]  # (B, half)
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+class ResBlock(nn.Module):
+    """GroupNorm-SiLU-conv twice, with an embedding (time + label) added in between, and a skip path.
+
+    x (B, c_in, H, W), emb (B, emb_dim) -> (B, c_out, H, W).
+    """
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, *, groups: int = 8):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(min(groups, c_in), c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2 = nn.GroupNorm(min(groups, c_out), c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x, emb):
+        h = self.conv1(nn.functional.silu(self.norm1(x)))
+        h = h + self.emb(nn.functional.silu(emb))[:, :, None, None]  # one shift per channel
+        h = self.conv2(nn.functional.silu(self.norm2(h)))
+        return h + self.skip(x)

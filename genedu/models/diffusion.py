@@ -1,0 +1,316 @@
+"""Diffusion: the original notebook's one-step denoiser, and a real DDPM (Ho et al. 2020).
+
+Three separate things, as in huggingface/diffusers:
+
+- :class:`NoiseSchedule` owns the forward process q(x_t | x_0) (betas, alphas, alpha_bar; ``q_sample``);
+- :class:`UNet` only predicts the noise, ``eps_pred = unet(x_t, t, y)``;
+- the samplers (DDPM ancestral, DDIM, classifier-free guidance) live in :mod:`genedu.sampling`
+  and can be swapped without retraining.
+
+Names follow the papers: Ho et al. (2020) "Denoising Diffusion Probabilistic Models" (DDPM) and
+Nichol & Dhariwal (2021) "Improved Denoising Diffusion Probabilistic Models" (cosine schedule).
+
+    q(x_t | x_0) = N( sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I )                       (Ho eq. 4)
+    x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps,   eps ~ N(0, I)
+    L_simple = E_{t, x_0, eps} || eps - eps_theta(x_t, t) ||^2                            (Ho eq. 14)
+
+The `seed` preset is exactly the original notebook's "simplified diffusion": a 784-512-784 MLP fed
+``x + noise`` (no timestep, no schedule) and trained with the MSE to the noise, Adam at 1e-3, batch 128.
+Its ``sample`` is the honest best attempt to generate with it: start from noise and subtract the
+predicted noise, ``x <- x - net(x)``, as many times as asked.
+
+Class-conditional DDPMs (``num_classes > 0``) learn with labels replaced by a null class (index
+``num_classes``) with probability ``p_uncond``, so one network is both conditional and unconditional
+and classifier-free guidance (Ho & Salimans 2022) can mix the two at sampling time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..nn import ResBlock, mlp, sinusoidal_embedding
+from .base import GenerativeModel, register
+
+SCHEDULES = ("linear", "cosine")
+ARCHITECTURES = ("seed_mlp", "unet")
+SAMPLERS = ("ddim", "ddpm", "seed")
+
+
+# ---- the noise schedule (forward process) ---------------------------------------------------------
+
+def linear_betas(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
+    """Ho et al. (2020), sec. 4: betas rising linearly from 1e-4 to 0.02 over T = 1000 steps (float64).
+
+    For another T the end points are rescaled by 1000 / T so the total noise stays comparable
+    (as in Nichol & Dhariwal's code)."""
+    scale = 1000.0 / T
+    return torch.linspace(scale * beta_start, scale * beta_end, T, dtype=torch.float64)
+
+
+def cosine_betas(T: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
+    """Nichol & Dhariwal (2021), eq. 17: alpha_bar(t) = f(t) / f(0), f(t) = cos^2(((t/T + s) / (1 + s)) pi/2);
+    beta_t = 1 - alpha_bar(t) / alpha_bar(t - 1), clipped at 0.999 (float64)."""
+    steps = torch.arange(T + 1, dtype=torch.float64)
+    f = torch.cos(((steps / T) + s) / (1 + s) * math.pi / 2) ** 2
+    alpha_bar = f / f[0]
+    return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=max_beta)
+
+
+class NoiseSchedule(nn.Module):
+    """betas, alphas = 1 - betas and alpha_bar_t = prod_{s<=t} alphas_s, for t = 0 .. T-1.
+
+    Computed in float64, stored as float32 buffers (so they move with the model and are saved with it).
+    Index t here is the paper's t - 1: t = 0 is the first, least noisy step, t = T - 1 nearly pure noise.
+    """
+
+    def __init__(self, T: int = 1000, kind: str = "linear"):
+        super().__init__()
+        if kind not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
+        self.T, self.kind = T, kind
+        betas = linear_betas(T) if kind == "linear" else cosine_betas(T)
+        alphas = 1.0 - betas
+        alpha_bar = torch.cumprod(alphas, 0)
+        alpha_bar_prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])
+        # variance of the posterior q(x_{t-1} | x_t, x_0) (Ho eq. 7): beta_tilde_t
+        posterior_var = betas * (1 - alpha_bar_prev) / (1 - alpha_bar)
+        for name, v in (("betas", betas), ("alphas", alphas), ("alpha_bar", alpha_bar),
+                        ("alpha_bar_prev", alpha_bar_prev), ("posterior_var", posterior_var)):
+            self.register_buffer(name, v.float(), persistent=False)
+
+    @staticmethod
+    def _at(v: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """v[t] shaped (B, 1, 1, 1) to broadcast over images."""
+        return v[t].view(-1, 1, 1, 1)
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps   (Ho eq. 4, reparameterised)."""
+        ab = self._at(self.alpha_bar, t)
+        return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+
+    add_noise = q_sample  # the diffusers name
+
+    def x0_from_eps(self, x_t: torch.Tensor, t: torch.Tensor, eps_pred: torch.Tensor) -> torch.Tensor:
+        """Invert q_sample: x0_pred = (x_t - sqrt(1 - alpha_bar_t) eps_pred) / sqrt(alpha_bar_t)   (Ho eq. 15)."""
+        ab = self._at(self.alpha_bar, t)
+        return (x_t - (1 - ab).sqrt() * eps_pred) / ab.sqrt()
+
+    def snr(self, t: torch.Tensor | int) -> torch.Tensor:
+        """Signal-to-noise ratio alpha_bar_t / (1 - alpha_bar_t) (Kingma et al. 2021)."""
+        ab = self.alpha_bar[t]
+        return ab / (1 - ab)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}, kind={self.kind!r}"
+
+
+# ---- the network: a small UNet ----------------------------------------------------------------------
+
+class UNet(nn.Module):
+    """A small UNet for 28x28: resolutions 28 -> 14 -> 7 and back, with skip connections.
+
+    Every residual block gets emb = time_mlp(sinusoidal(t)) + label_embedding(y); label index
+    `num_classes` is the null class ("no label") that classifier-free guidance needs.
+    Only predicts: (x_t (B, 1, 28, 28), t (B,), y (B,) or None) -> eps_pred (B, 1, 28, 28).
+    """
+
+    def __init__(self, channels: tuple[int, int] = (16, 32), emb_dim: int = 128, num_classes: int = 0):
+        super().__init__()
+        c1, c2 = channels
+        self.time_dim = c1
+        self.time_mlp = nn.Sequential(nn.Linear(c1, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.num_classes = num_classes
+        self.label_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes > 0 else None
+        self.inp = nn.Conv2d(1, c1, 3, padding=1)
+        self.down1 = ResBlock(c1, c1, emb_dim)  # 28x28
+        self.pool1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)  # 28 -> 14
+        self.down2 = ResBlock(c1, c2, emb_dim)  # 14x14
+        self.pool2 = nn.Conv2d(c2, c2, 3, stride=2, padding=1)  # 14 -> 7
+        self.mid = ResBlock(c2, c2, emb_dim)  # 7x7
+        self.up2 = ResBlock(c2 + c2, c2, emb_dim)  # 14x14, after upsampling and the skip
+        self.up1 = ResBlock(c2 + c1, c1, emb_dim)  # 28x28
+        self.out = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, 1, 3, padding=1))
+        nn.init.zeros_(self.out[-1].weight)  # start by predicting eps = 0: a calm first step
+        nn.init.zeros_(self.out[-1].bias)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.time_mlp(sinusoidal_embedding(t, self.time_dim))  # (B, emb_dim)
+        if self.label_emb is not None:
+            if y is None:  # no labels: the null class, i.e. the unconditional model
+                y = torch.full((len(x_t),), self.num_classes, dtype=torch.long, device=x_t.device)
+            emb = emb + self.label_emb(y)
+        h0 = self.inp(x_t)  # (B, c1, 28, 28)
+        h1 = self.down1(h0, emb)  # (B, c1, 28, 28)
+        h2 = self.down2(self.pool1(h1), emb)  # (B, c2, 14, 14)
+        h = self.mid(self.pool2(h2), emb)  # (B, c2, 7, 7)
+        h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")  # (B, c2, 14, 14)
+        h = self.up2(torch.cat([h, h2], 1), emb)
+        h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")  # (B, c2, 28, 28)
+        h = self.up1(torch.cat([h, h1], 1), emb)  # (B, c1, 28, 28)
+        return self.out(h)
+
+
+def eps_mse(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Mean squared error to the true noise, per example (B,): Ho et al.'s L_simple (eq. 14) per pixel."""
+    return (eps_pred - eps).pow(2).flatten(1).mean(1)
+
+
+# ---- config and presets ------------------------------------------------------------------------------
+
+@dataclass
+class DiffusionConfig:
+    architecture: str = "unet"  # "unet" (a DDPM) or "seed_mlp" (the original's 784-512-784 denoiser, no t)
+    hidden: int = 512  # seed_mlp only: width of its hidden layer
+    channels: tuple[int, int] = (16, 32)  # unet only: channels at 28x28 and at 14x14 / 7x7 (126k parameters)
+    emb_dim: int = 128  # unet only: size of the time (+ label) embedding
+    T: int = 1000  # number of diffusion steps of the forward process
+    schedule: str = "linear"  # "linear" (Ho et al. 2020) or "cosine" (Nichol & Dhariwal 2021)
+    num_classes: int = 0  # > 0: class-conditional, with a null class for classifier-free guidance
+    p_uncond: float = 0.1  # conditional only: probability a training label is replaced by the null class
+    lr: float = 1e-3  # Adam learning rate
+    grad_clip: float = 1.0  # clip the gradient norm to this (0: no clipping)
+    batch_size: int = 128  # batch size `fit` uses unless told otherwise
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.T < 2:
+            raise ValueError(f"T is the number of diffusion steps and must be at least 2, got {self.T}")
+        if len(self.channels) != 2 or min(self.channels) < 8 or any(c % 8 for c in self.channels):
+            raise ValueError(f"channels must be two multiples of 8 (GroupNorm uses 8 groups), got {self.channels}")
+        if self.emb_dim < 2 or self.emb_dim % 2:
+            raise ValueError(f"emb_dim must be even and >= 2, got {self.emb_dim}")
+        if self.num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
+        if not 0.0 <= self.p_uncond < 1.0:
+            raise ValueError(f"p_uncond is a probability in [0, 1), got {self.p_uncond}")
+        if self.architecture == "seed_mlp" and self.num_classes:
+            raise ValueError("the seed_mlp denoiser is the original's and takes no labels: use num_classes=0")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.grad_clip < 0:
+            raise ValueError(f"grad_clip must be >= 0 (0 turns it off), got {self.grad_clip}")
+
+
+# ---- the model -----------------------------------------------------------------------------------------
+
+@register
+class Diffusion(GenerativeModel):
+    """A denoising diffusion model: schedule + network; sampling delegates to genedu.sampling."""
+
+    family = "diffusion"
+    Config = DiffusionConfig
+    PRESETS = {
+        # the original notebook's "simplified diffusion", unchanged: no timestep, noise added once
+        "seed": DiffusionConfig(architecture="seed_mlp", lr=1e-3, grad_clip=0.0),
+        # a class-conditional DDPM with a null class (so also unconditional, and guidable); ~0.3 s/step on CPU
+        "ddpm": DiffusionConfig(architecture="unet", num_classes=10, p_uncond=0.1),
+        # the same network unconditional only
+        "ddpm_uncond": DiffusionConfig(architecture="unet", num_classes=0),
+    }
+
+    def __init__(self, config: DiffusionConfig):
+        super().__init__(config)
+        c = config
+        if c.architecture == "seed_mlp":
+            self.net = mlp([784, c.hidden, 784])  # the original's nn.Sequential(Linear, ReLU, Linear)
+            self.schedule = None
+        else:
+            self.net = UNet(c.channels, c.emb_dim, c.num_classes)
+            self.schedule = NoiseSchedule(c.T, c.schedule)
+
+    @property
+    def is_seed(self) -> bool:
+        return self.config.architecture == "seed_mlp"
+
+    def eps_pred(self, x_t: torch.Tensor, t: torch.Tensor | None = None,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
+        """The network's noise prediction for x_t (B, 1, 28, 28) at timesteps t (B,), labels y or None."""
+        if self.is_seed:
+            return self.net(x_t.flatten(1)).view_as(x_t)
+        return self.net(x_t, t, y)
+
+    forward = eps_pred
+
+    def loss_per_example(self, x0: torch.Tensor, y: torch.Tensor | None = None, *,
+                         t: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """eps-MSE per example (B,) and the timesteps t (B,) it was measured at."""
+        eps = torch.randn_like(x0)
+        if self.is_seed:  # the original: noise added once, at one fixed level, no timestep
+            return {"eps_mse": eps_mse(self.eps_pred(x0 + eps), eps)}
+        B = len(x0)
+        if t is None:
+            t = torch.randint(0, self.config.T, (B,), device=x0.device)
+        x_t = self.schedule.q_sample(x0, t, eps)
+        if self.conditional:
+            drop = torch.rand(B, device=x0.device) < self.config.p_uncond
+            y = torch.where(drop, torch.full_like(y, self.config.num_classes), y)  # null class
+        else:
+            y = None
+        return {"eps_mse": eps_mse(self.eps_pred(x_t, t, y), eps), "t": t}
+
+    def configure_optimizers(self):
+        return {"opt": torch.optim.Adam(self.net.parameters(), lr=self.config.lr)}
+
+    def train_step(self, batch, optimizers):
+        x, y = batch
+        parts = self.loss_per_example(x, y)
+        loss = parts["eps_mse"].mean()
+        opt = optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
+        opt.step()
+        out = {"loss": loss.item(), "eps_mse": loss.item()}
+        if "t" in parts:  # the loss per quarter of the timestep range (improved-diffusion's logging)
+            q = (parts["t"] * 4) // self.config.T
+            for i in range(4):
+                sel = parts["eps_mse"][q == i].detach()
+                if len(sel):  # a quarter absent from a small batch is simply not reported this step
+                    out[f"eps_mse_q{i + 1}"] = sel.mean().item()
+        return out
+
+    @torch.no_grad()
+    def sample(self, n, *, labels=None, generator=None, sampler: str | None = None, steps: int | None = None,
+               eta: float = 0.0, guidance: float | None = None, return_trajectory: bool = False,
+               trajectory_every: int = 1, clip_x0: bool = True):
+        """n images (n, 1, 28, 28) in [-1, 1]; with return_trajectory also a dict of the path.
+
+        sampler: "ddim" (default; `steps` of them, 50 by default, `eta` 0 = deterministic), "ddpm"
+        (ancestral, all T steps) or "seed" (the seed preset's only option: x <- x - net(x), `steps` times).
+        labels: (n,) digits for a conditional model; None there means the null class (unconditional).
+        guidance: classifier-free guidance scale w (0 = unconditional, 1 = conditional, > 1 = guided).
+        """
+        from .. import sampling
+
+        if self.is_seed:
+            sampler = sampler or "seed"
+            if sampler != "seed" or labels is not None or guidance is not None:
+                raise ValueError("the seed denoiser has no timestep and no labels: it can only use sampler='seed' "
+                                 "(x <- x - net(x)); DDPM/DDIM need a model trained on a noise schedule")
+            return sampling.seed_sample(self, n, steps=steps or 1, generator=generator,
+                                        return_trajectory=return_trajectory)
+        sampler = sampler or "ddim"
+        if sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler must be 'ddim' or 'ddpm' for this model, got {sampler!r}")
+        if labels is not None or not self.conditional or self.config.p_uncond == 0:
+            labels = self.check_labels(n, labels)
+        if guidance is not None and not self.conditional:
+            raise ValueError("guidance needs a class-conditional model (num_classes > 0) trained with p_uncond > 0")
+        if guidance is not None and labels is None:
+            raise ValueError("guidance pushes samples towards labels: pass labels (n,) digits 0..9")
+        opts = dict(labels=labels, generator=generator, guidance=guidance, return_trajectory=return_trajectory,
+                    trajectory_every=trajectory_every, clip_x0=clip_x0)
+        if sampler == "ddpm":
+            if steps not in (None, self.config.T):
+                raise ValueError(f"DDPM ancestral sampling takes all T={self.config.T} steps; "
+                                 f"for fewer steps use sampler='ddim' (eta=1 is its stochastic, DDPM-like variant)")
+            return sampling.ddpm_sample(self, n, **opts)
+        return sampling.ddim_sample(self, n, steps=steps or 50, eta=eta, **opts)

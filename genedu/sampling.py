@@ -1,0 +1,157 @@
+"""Samplers for genedu's diffusion models, kept apart from the network (as diffusers' schedulers are).
+
+Each sampler is a short visible loop over timesteps around one function that asks the network for
+the noise, `predict_eps`, which also does classifier-free guidance:
+
+- :func:`ddpm_sample`: ancestral sampling, all T steps (Ho et al. 2020, Algorithm 2);
+- :func:`ddim_sample`: DDIM with any number of steps and eta (Song et al. 2021, eq. 12);
+  eta = 0 is deterministic given x_T, eta = 1 has DDPM's noise level;
+- :func:`guided_eps`: classifier-free guidance (Ho & Salimans 2022, eq. 6);
+- :func:`seed_sample`: the honest best attempt with the original notebook's one-step denoiser.
+
+Every sampler draws its noise from `generator` (a CPU torch.Generator) and returns images in
+[-1, 1]; with ``return_trajectory=True`` also a dict ``{"t": (S,), "x_t": (S, n, 1, 28, 28),
+"x0_pred": (S, n, 1, 28, 28)}`` of the state before each step and the clean image predicted there.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def guided_eps(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, scale: float) -> torch.Tensor:
+    """Classifier-free guidance: eps = eps_uncond + w (eps_cond - eps_uncond)   (Ho & Salimans 2022, eq. 6,
+    with w = 1 + their w): w = 0 is the unconditional model, w = 1 the conditional one, w > 1 pushes further."""
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+def predict_eps(model, x_t: torch.Tensor, t: int, labels: torch.Tensor | None,
+                guidance: float | None) -> torch.Tensor:
+    """eps_pred at the integer timestep t for the batch x_t; with `guidance`, mix conditional and null-class."""
+    n = len(x_t)
+    t_batch = torch.full((n,), t, dtype=torch.long, device=x_t.device)
+    if guidance is None:
+        return model.eps_pred(x_t, t_batch, labels)
+    if guidance == 0:  # exactly the unconditional model (one pass, no mixing)
+        return model.eps_pred(x_t, t_batch, None)
+    null = torch.full_like(labels, model.config.num_classes)
+    eps = model.eps_pred(torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]), torch.cat([labels, null]))
+    eps_cond, eps_uncond = eps.chunk(2)
+    return guided_eps(eps_cond, eps_uncond, guidance)
+
+
+def _noise(model, shape, generator) -> torch.Tensor:
+    return model.randn(*shape, generator=generator)
+
+
+class _Trajectory:
+    def __init__(self, enabled: bool, every: int):
+        self.enabled, self.every = enabled, max(1, int(every))
+        self.t, self.x_t, self.x0 = [], [], []
+
+    def add(self, i: int, t: int, x_t: torch.Tensor, x0_pred: torch.Tensor, last: bool) -> None:
+        if self.enabled and (i % self.every == 0 or last):
+            self.t.append(t)
+            self.x_t.append(x_t.detach().float().cpu())
+            self.x0.append(x0_pred.detach().float().clamp(-1, 1).cpu())
+
+    def result(self, x: torch.Tensor):
+        x = x.clamp(-1, 1)
+        if not self.enabled:
+            return x
+        return x, {"t": torch.tensor(self.t), "x_t": torch.stack(self.x_t), "x0_pred": torch.stack(self.x0)}
+
+
+@torch.no_grad()
+def ddpm_sample(model, n: int, *, labels=None, generator=None, guidance=None, return_trajectory=False,
+                trajectory_every: int = 1, clip_x0: bool = True):
+    """Ancestral sampling (Ho et al. 2020, Algorithm 2), through the posterior q(x_{t-1} | x_t, x0_pred):
+
+        x_T ~ N(0, I); for t = T .. 1:
+          x0_pred = (x_t - sqrt(1 - alpha_bar_t) eps_pred) / sqrt(alpha_bar_t)          (eq. 15), clipped to [-1, 1]
+          mu      = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) x0_pred
+                    + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) x_t        (eq. 7)
+          x_{t-1} = mu + sqrt(beta_tilde_t) z,  z ~ N(0, I) (no noise at the last step)
+    """
+    s = model.schedule
+    x = _noise(model, (n, 1, 28, 28), generator)  # x_T
+    traj = _Trajectory(return_trajectory, trajectory_every)
+    for i, t in enumerate(range(s.T - 1, -1, -1)):
+        eps_pred = predict_eps(model, x, t, labels, guidance)
+        ab, ab_prev, beta, alpha = s.alpha_bar[t], s.alpha_bar_prev[t], s.betas[t], s.alphas[t]
+        x0_pred = (x - (1 - ab).sqrt() * eps_pred) / ab.sqrt()
+        if clip_x0:
+            x0_pred = x0_pred.clamp(-1, 1)
+        traj.add(i, t, x, x0_pred, last=t == 0)
+        mu = (ab_prev.sqrt() * beta / (1 - ab)) * x0_pred + (alpha.sqrt() * (1 - ab_prev) / (1 - ab)) * x
+        x = mu + s.posterior_var[t].sqrt() * _noise(model, x.shape, generator) if t > 0 else mu
+    return traj.result(x)
+
+
+def ddim_timesteps(T: int, steps: int) -> list[int]:
+    """`steps` timesteps from T-1 down to 0, evenly spaced (rounded): the sub-sequence tau of Song et al. sec. 4.2."""
+    if not 1 <= steps <= T:
+        raise ValueError(f"DDIM steps must lie in 1..T={T}, got {steps}")
+    if steps == 1:
+        return [T - 1]
+    return sorted({round((T - 1) * (1 - k / (steps - 1))) for k in range(steps)}, reverse=True)
+
+
+@torch.no_grad()
+def ddim_sample(model, n: int, *, steps: int = 50, eta: float = 0.0, labels=None, generator=None, guidance=None,
+                return_trajectory=False, trajectory_every: int = 1, clip_x0: bool = True):
+    """DDIM (Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models"), over `steps` timesteps.
+
+    Symbols (code -> paper, eq. 12; note the paper's alpha_t is DDPM's alpha_bar_t):
+        alpha_bar      -> alpha_t            alpha_bar_prev -> alpha_{t-1} (1 after the last step)
+        eps_pred       -> eps_theta(x_t)     x0_pred        -> "predicted x_0"
+        sigma          -> sigma_t(eta)       eta            -> eta (0: deterministic; 1: DDPM-like)
+    """
+    if eta < 0:
+        raise ValueError(f"eta must be >= 0 (0 deterministic, 1 DDPM-like), got {eta}")
+    s = model.schedule
+    ts = ddim_timesteps(s.T, steps)
+    x = _noise(model, (n, 1, 28, 28), generator)  # x_T
+    traj = _Trajectory(return_trajectory, trajectory_every)
+    one = torch.ones((), device=x.device)
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        # 1. the network's noise prediction (with guidance when asked)
+        eps_pred = predict_eps(model, x, t, labels, guidance)
+        alpha_bar = s.alpha_bar[t]
+        alpha_bar_prev = s.alpha_bar[t_prev] if t_prev >= 0 else one
+        # 2. compute predicted x0 ("predicted x_0" in eq. 12)
+        x0_pred = (x - (1 - alpha_bar).sqrt() * eps_pred) / alpha_bar.sqrt()
+        if clip_x0:  # keep x0_pred in the data range, and re-derive the noise it implies
+            x0_pred = x0_pred.clamp(-1, 1)
+            eps_pred = (x - alpha_bar.sqrt() * x0_pred) / (1 - alpha_bar).sqrt()
+        traj.add(i, t, x, x0_pred, last=t_prev < 0)
+        # 3. sigma_t(eta) (eq. 16)
+        sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
+        # 4. "direction pointing to x_t" (eq. 12)
+        direction = (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps_pred
+        # 5. x_{t-1} = sqrt(alpha_{t-1}) x0_pred + direction + sigma_t z   (eq. 12)
+        x = alpha_bar_prev.sqrt() * x0_pred + direction
+        if eta > 0 and t_prev >= 0:
+            x = x + sigma * _noise(model, x.shape, generator)
+    return traj.result(x)
+
+
+@torch.no_grad()
+def seed_sample(model, n: int, *, steps: int = 1, generator=None, return_trajectory=False):
+    """The best one can do with the original notebook's denoiser: it learned net(x + eps) ~ eps at one noise
+    level and no timestep, so start from x ~ N(0, I) and subtract its noise estimate, `steps` times:
+
+        x <- x - net(x)
+
+    (with steps = 1 this is the denoiser's own estimate of the clean image "behind" pure noise)."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    x = _noise(model, (n, 1, 28, 28), generator)
+    traj = _Trajectory(return_trajectory, 1)
+    for i in range(steps):
+        eps_pred = model.eps_pred(x)
+        x0_pred = x - eps_pred
+        traj.add(i, steps - i, x, x0_pred, last=i == steps - 1)
+        x = x0_pred
+    return traj.result(x)
