@@ -32,3 +32,63 @@ def squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def bernoulli_nll(logits: torch.Tensor, x01: torch.Tensor) -> torch.Tensor:
     """-log p(x | logits) per example for x in {0, 1} (or [0, 1]), in nats."""
     return _per_example(F.binary_cross_entropy_with_logits(logits, x01, reduction="none"))
+
+
+# ---- GAN losses ---------------------------------------------------------------------------------
+# Goodfellow et al. (2014), "Generative Adversarial Nets", eq. 1 and section 3 (the non-saturating
+# generator loss); Lim & Ye (2017) / Miyato et al. (2018) for the hinge loss. `real` and `fake` are
+# the discriminator's outputs D(x) and D(G(z)), shape (B,) or (B, 1): probabilities when
+# `from_probs=True` (a D ending in a sigmoid, as the original notebook's), else raw scores (logits).
+# The D loss is returned as its two per-example halves (real, fake), so the caller can reduce them
+# as the original did: mean(real) + mean(fake).
+
+GAN_LOSSES = ("minimax", "nonsaturating", "hinge")
+
+
+def _check_gan_kind(kind: str, from_probs: bool) -> None:
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"GAN loss must be one of {GAN_LOSSES}, got {kind!r}")
+    if kind == "hinge" and from_probs:
+        raise ValueError("the hinge loss works on raw scores: give D a linear output (from_probs=False)")
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(len(t), -1).squeeze(1) if t.dim() > 1 else t
+
+
+def gan_d_loss(real: torch.Tensor, fake: torch.Tensor, kind: str = "nonsaturating", *,
+               from_probs: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's loss per example, as (loss on real (B,), loss on fake (B,)).
+
+    minimax / nonsaturating (the same D loss): -log D(x) and -log(1 - D(G(z)))  (eq. 1, maximised by D)
+    hinge: max(0, 1 - D(x)) and max(0, 1 + D(G(z)))
+    With probabilities the BCE clamps log at -100, exactly as torch.nn.BCELoss (the original's).
+    """
+    _check_gan_kind(kind, from_probs)
+    real, fake = _flat(real), _flat(fake)
+    if kind == "hinge":
+        return F.relu(1.0 - real), F.relu(1.0 + fake)
+    if from_probs:
+        return (F.binary_cross_entropy(real, torch.ones_like(real), reduction="none"),
+                F.binary_cross_entropy(fake, torch.zeros_like(fake), reduction="none"))
+    return F.softplus(-real), F.softplus(fake)  # -log sigmoid(r), -log(1 - sigmoid(f))
+
+
+def gan_g_loss(fake: torch.Tensor, kind: str = "nonsaturating", *, from_probs: bool = False) -> torch.Tensor:
+    """The generator's loss per example (B,), on D(G(z)).
+
+    minimax (saturating): log(1 - D(G(z)))  -- its gradient vanishes when D rejects the fakes
+    nonsaturating:        -log D(G(z))       -- the same fixed point, strong gradients early on
+    hinge:                -D(G(z))
+    """
+    _check_gan_kind(kind, from_probs)
+    fake = _flat(fake)
+    if kind == "hinge":
+        return -fake
+    if kind == "minimax":
+        if from_probs:
+            return -F.binary_cross_entropy(fake, torch.zeros_like(fake), reduction="none")
+        return -F.softplus(fake)  # log(1 - sigmoid(f))
+    if from_probs:
+        return F.binary_cross_entropy(fake, torch.ones_like(fake), reduction="none")
+    return F.softplus(-fake)  # -log sigmoid(f)

@@ -1,0 +1,384 @@
+"""Generative adversarial network (Goodfellow et al. 2014, "Generative Adversarial Nets"; DCGAN:
+Radford et al. 2016; conditional GAN: Mirza & Osindero 2014 with a projection discriminator,
+Miyato & Koyama 2018; spectral normalisation: Miyato et al. 2018).
+
+A generator G maps noise z ~ N(0, I) to an image; a discriminator D scores images as real or fake.
+They play the minimax game (eq. 1 of the paper)
+
+    min_G max_D  E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+
+one explicit D step, then one G step, per batch (the two banner blocks of `train_step`, as in
+pytorch/examples `dcgan/main.py`). The losses live in `genedu.losses` (`gan_d_loss`, `gan_g_loss`).
+
+Presets:
+- `seed`: exactly the original notebook's GAN: MLP G 20-256-784 (ReLU, tanh), MLP D 784-256-1
+  (LeakyReLU 0.2, sigmoid), BCE on the sigmoid outputs, Adam 2e-4 (default betas) for both, batch 128;
+  the G step reuses the D step's fake batch, not detached, through the just-updated D.
+- `dcgan`: a small convolutional G and D with batch norm, the non-saturating loss on logits, Adam
+  2e-4 with beta1 = 0.5 (the DCGAN recipe).
+- `sngan`: the same networks, spectral normalisation in D (no batch norm there), the hinge loss.
+- `cgan`: `dcgan` made class-conditional (label embedding into G, projection discriminator).
+
+`CollapseMeter` is a `fit` callback that measures mode collapse while training (class histogram of
+samples through the evaluation classifier, sample diversity) and warns or stops with a message.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .. import losses
+from ..nn import mlp
+from .base import GenerativeModel, register
+
+
+@dataclass
+class GANConfig:
+    arch: str = "mlp"  # "mlp" (the original's fully connected nets) or "conv" (DCGAN-style)
+    latent_dim: int = 20  # size of the noise z fed to G
+    hidden: int = 256  # width of the single hidden layer of the MLP G and D (arch="mlp")
+    width: int = 64  # channels of D's first conv and G's last hidden conv; doubled once (arch="conv")
+    d_output: str = "sigmoid"  # "sigmoid": D ends in a sigmoid, losses on probabilities (the original); "logit"
+    loss: str = "nonsaturating"  # "minimax" (saturating G loss), "nonsaturating" or "hinge" (needs d_output="logit")
+    spectral_norm: bool = False  # spectral normalisation on every D layer (and no batch norm in D)
+    num_classes: int = 0  # > 0 makes a class-conditional GAN (cGAN)
+    lr: float = 2e-4  # Adam learning rate, for G and D alike
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam betas (the original used the defaults; DCGAN (0.5, 0.999))
+    batch_size: int = 128  # batch size `fit` uses unless told otherwise
+
+    def __post_init__(self):
+        if self.arch not in ("mlp", "conv"):
+            raise ValueError(f"arch must be 'mlp' or 'conv', got {self.arch!r}")
+        if self.latent_dim < 1 or self.hidden < 1 or self.width < 1:
+            raise ValueError(f"latent_dim, hidden and width must be at least 1, got "
+                             f"{self.latent_dim}, {self.hidden}, {self.width}")
+        if self.d_output not in ("sigmoid", "logit"):
+            raise ValueError(f"d_output must be 'sigmoid' or 'logit', got {self.d_output!r}")
+        if self.loss not in losses.GAN_LOSSES:
+            raise ValueError(f"loss must be one of {losses.GAN_LOSSES}, got {self.loss!r}")
+        if self.loss == "hinge" and self.d_output != "logit":
+            raise ValueError("the hinge loss needs raw scores from D: set d_output='logit'")
+        if self.num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        self.betas = tuple(self.betas)
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+
+
+# ---- networks -----------------------------------------------------------------------------------
+
+class MLPGenerator(nn.Module):
+    """z (B, latent_dim) [+ one-hot label] -> image (B, 1, 28, 28) in [-1, 1]; `net` as in the original."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        self.num_classes = c.num_classes
+        self.net = mlp([c.latent_dim + c.num_classes, c.hidden, 784], activation=nn.ReLU, final=nn.Tanh())
+
+    def forward(self, z, y=None):
+        if self.num_classes:
+            z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+class MLPDiscriminator(nn.Module):
+    """image (B, 1, 28, 28) [+ one-hot label] -> D output (B, 1): a probability (sigmoid) or a score."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        self.num_classes = c.num_classes
+        final = nn.Sigmoid() if c.d_output == "sigmoid" else None
+        self.net = mlp([784 + c.num_classes, c.hidden, 1], activation=lambda: nn.LeakyReLU(0.2), final=final)
+        if c.spectral_norm:
+            for m in self.net:
+                if isinstance(m, nn.Linear):
+                    nn.utils.parametrizations.spectral_norm(m)
+
+    def forward(self, x, y=None):
+        h = x.flatten(1)
+        if self.num_classes:
+            h = torch.cat([h, nn.functional.one_hot(y, self.num_classes).to(h.dtype)], dim=1)
+        return self.net(h)
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN generator: project z to (2w, 7, 7), then two stride-2 transposed convs to (1, 28, 28)."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        w = c.width
+        self.num_classes = c.num_classes
+        self.embed = nn.Embedding(c.num_classes, c.latent_dim) if c.num_classes else None
+        self.project = nn.Sequential(nn.Linear(c.latent_dim, 2 * w * 7 * 7, bias=False),
+                                     nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # (B, w, 14, 14)
+            nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh(),  # (B, 1, 28, 28)
+        )
+
+    def forward(self, z, y=None):
+        if self.num_classes:
+            z = z * self.embed(y)  # multiplicative label conditioning of the noise
+        h = self.project(z).view(len(z), -1, 7, 7)  # (B, 2w, 7, 7)
+        return self.net(h)
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN discriminator: two stride-2 convs to (2w, 7, 7), a linear score; projection for labels."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        w = c.width
+        sn = nn.utils.parametrizations.spectral_norm if c.spectral_norm else (lambda m: m)
+        norm = nn.Identity() if c.spectral_norm else nn.BatchNorm2d(2 * w)
+        self.features = nn.Sequential(
+            sn(nn.Conv2d(1, w, 4, 2, 1)), nn.LeakyReLU(0.2),  # (B, w, 14, 14)
+            sn(nn.Conv2d(w, 2 * w, 4, 2, 1)), norm, nn.LeakyReLU(0.2),  # (B, 2w, 7, 7)
+            nn.Flatten(),
+        )
+        self.head = sn(nn.Linear(2 * w * 7 * 7, 1))
+        self.embed = None
+        if c.num_classes:
+            self.embed = nn.Embedding(c.num_classes, 2 * w * 7 * 7)
+            nn.init.normal_(self.embed.weight, std=0.02)  # small, so <embed(y), h> starts near 0
+            self.embed = sn(self.embed)
+        self.sigmoid = c.d_output == "sigmoid"
+
+    def forward(self, x, y=None):
+        h = self.features(x)  # (B, 2w*7*7)
+        out = self.head(h)  # (B, 1)
+        if self.embed is not None:  # projection discriminator: + <embed(y), h>
+            out = out + (self.embed(y) * h).sum(1, keepdim=True)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
+def grad_norm(module: nn.Module) -> float:
+    """The L2 norm of all of `module`'s gradients together (0 when none)."""
+    sq = [p.grad.detach().pow(2).sum() for p in module.parameters() if p.grad is not None]
+    return math.sqrt(float(torch.stack(sq).sum())) if sq else 0.0
+
+
+# ---- the model ----------------------------------------------------------------------------------
+
+@register
+class GAN(GenerativeModel):
+    """G and D in one module: `self.G`, `self.D`; optimisers {"d": Adam(D), "g": Adam(G)}."""
+
+    family = "gan"
+    Config = GANConfig
+    PRESETS = {
+        # the original notebook's GAN, unchanged
+        "seed": GANConfig(),
+        # DCGAN recipe: conv nets with batch norm, non-saturating loss on logits, Adam(2e-4, 0.5)
+        "dcgan": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", betas=(0.5, 0.999)),
+        # a stabiliser: spectral normalisation in D and the hinge loss
+        "sngan": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", loss="hinge",
+                           spectral_norm=True, betas=(0.5, 0.999)),
+        # dcgan, class-conditional
+        "cgan": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", betas=(0.5, 0.999),
+                          num_classes=10),
+    }
+
+    def __init__(self, config: GANConfig):
+        super().__init__(config)
+        c = config
+        # G first, then D: the original's order, so the same seed gives the same initial weights
+        self.G = MLPGenerator(c) if c.arch == "mlp" else ConvGenerator(c)
+        self.D = MLPDiscriminator(c) if c.arch == "mlp" else ConvDiscriminator(c)
+
+    @property
+    def from_probs(self) -> bool:
+        return self.config.d_output == "sigmoid"
+
+    def configure_optimizers(self):
+        c = self.config
+        return {"d": torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=c.betas),
+                "g": torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=c.betas)}
+
+    def _as_reported(self, d_out: torch.Tensor) -> float:
+        """Mean D output as reported: a probability (sigmoid/logit D with a BCE loss), the raw score for hinge."""
+        d_out = d_out.detach()
+        if self.config.loss == "hinge":
+            return d_out.mean().item()
+        return (d_out if self.from_probs else torch.sigmoid(d_out)).mean().item()
+
+    def train_step(self, batch, optimizers):
+        """One D step, then one G step on the same fake batch. Reports (all means over the batch):
+
+        d_loss, g_loss: the two objectives as minimised; loss = g_loss (the generator's objective;
+        neither number measures sample quality, since each player's loss depends on the other);
+        d_real = D(x), d_fake = D(G(z)) before the D step, d_fake_g = D(G(z)) after it (the G step's);
+        d_grad_norm, g_grad_norm: L2 norm of each network's gradient at its step.
+        """
+        x, y = batch
+        c = self.config
+        y = y if self.conditional else None
+        opt_d, opt_g = optimizers["d"], optimizers["g"]
+        z = self.randn(len(x), c.latent_dim)  # (B, latent_dim)
+        fake = self.G(z, y)  # (B, 1, 28, 28)
+
+        ############################
+        # (1) update D: maximise log D(x) + log(1 - D(G(z)))   [hinge: minimise relu(1 - D(x)) + relu(1 + D(G(z)))]
+        ############################
+        d_real = self.D(x, y)
+        d_fake = self.D(fake.detach(), y)  # no gradient into G
+        loss_real, loss_fake = losses.gan_d_loss(d_real, d_fake, c.loss, from_probs=self.from_probs)
+        d_loss = loss_real.mean() + loss_fake.mean()  # the original: BCE(D(x), 1) + BCE(D(G(z)), 0)
+        opt_d.zero_grad()
+        d_loss.backward()
+        d_grad = grad_norm(self.D)
+        opt_d.step()
+
+        ############################
+        # (2) update G: maximise log D(G(z))   [minimax: minimise log(1 - D(G(z))); hinge: maximise D(G(z))]
+        ############################
+        self.D.requires_grad_(False)  # D is only a fixed critic here: its weights get no gradient
+        d_fake_g = self.D(fake, y)  # the same fake batch, not detached, through the updated D
+        g_loss = losses.gan_g_loss(d_fake_g, c.loss, from_probs=self.from_probs).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        g_grad = grad_norm(self.G)
+        opt_g.step()
+        self.D.requires_grad_(True)
+
+        return {"loss": g_loss.item(), "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+                "d_real": self._as_reported(d_real), "d_fake": self._as_reported(d_fake),
+                "d_fake_g": self._as_reported(d_fake_g), "d_grad_norm": d_grad, "g_grad_norm": g_grad}
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) for given noise (B, latent_dim) (e.g. a latent walk): images (B, 1, 28, 28) in [-1, 1]."""
+        if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
+            raise ValueError(f"z must have shape (B, {self.config.latent_dim}), got {tuple(z.shape)}")
+        labels = self.check_labels(len(z), labels)
+        with torch.no_grad():
+            return self.G(z.to(self.device), labels).clamp(-1, 1)
+
+    @torch.no_grad()
+    def sample(self, n, *, labels=None, generator=None, **sampler_options):
+        if sampler_options:
+            raise TypeError(f"GAN.sample takes no sampler options, got {sorted(sampler_options)}")
+        z = self.randn(n, self.config.latent_dim, generator=generator)
+        return self.generate(z, labels)
+
+
+# ---- diagnostics --------------------------------------------------------------------------------
+
+def _log_into_last_row(history, values: dict[str, float]) -> None:
+    """Add `values` to the History row of the current step (columns other steps lack hold NaN)."""
+    n = len(history)
+    for k, v in values.items():
+        col = history.records.setdefault(k, [math.nan] * n)
+        col[-1] = float(v)
+
+
+def sample_diversity(images: torch.Tensor) -> float:
+    """Mean pairwise L2 distance between images (B, 1, 28, 28), per pixel: 0 for one repeated image.
+
+    Real MNIST test images in [-1, 1] give 0.71 (measured over the first 1,000).
+    """
+    flat = images.flatten(1).float()
+    d = torch.cdist(flat, flat)  # (B, B)
+    n = len(flat)
+    return float(d.sum() / (n * (n - 1)) / math.sqrt(flat.shape[1]))
+
+
+def histogram_entropy(shares: torch.Tensor) -> float:
+    """Entropy in bits of a class histogram: log2(10) = 3.32 for 10 equal classes, 0 for one class."""
+    p = torch.as_tensor(shares, dtype=torch.float64)
+    p = p[p > 0]
+    return float(-(p * p.log2()).sum())
+
+
+class CollapseMeter:
+    """A `fit` callback: every `every` steps, draw `n` samples from fixed noise and measure collapse.
+
+    It logs into the History (same row as the step): `classes_covered` (classes with at least
+    `min_share` of the samples, by the evaluation classifier), `class_entropy` (bits, max 3.32),
+    `class_share_0..9`, and `diversity` (mean pairwise pixel distance, see `sample_diversity`).
+    It diagnoses, in `self.events`, with a message that says what happened:
+    - mode collapse: fewer than `min_classes` classes covered, or diversity below `min_diversity`;
+    - a discriminator that has won: D(G(z)) below 0.02 (and D(x) above 0.98) on average over the
+      last `every` steps, so the generator's (saturating) gradient has vanished.
+    `on` is "log" (record only), "warn" (also `warnings.warn`) or "raise" (stop with TrainingDiverged).
+    `classify` maps images to labels; by default `genedu.evaluate.predict_labels`.
+    """
+
+    def __init__(self, every: int = 200, *, n: int = 500, on: str = "warn", min_classes: int = 7,
+                 min_share: float = 0.02, min_diversity: float = 0.2, seed: int = 1234, classify=None):
+        if on not in ("log", "warn", "raise"):
+            raise ValueError(f"on must be 'log', 'warn' or 'raise', got {on!r}")
+        if every < 1 or n < 2:
+            raise ValueError(f"every must be >= 1 and n >= 2, got {every}, {n}")
+        self.every, self.n, self.on = every, n, on
+        self.min_classes, self.min_share, self.min_diversity, self.seed = min_classes, min_share, min_diversity, seed
+        self._classify = classify
+        self.events: list[tuple[int, str]] = []  # (step, message)
+        self.histograms: list[tuple[int, torch.Tensor]] = []  # (step, (10,) class shares)
+
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        if self._classify is None:
+            from ..evaluate import predict_labels  # loaded on first use
+
+            self._classify = predict_labels
+        return torch.as_tensor(self._classify(images)).long().cpu()
+
+    def measure(self, model: GAN, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """The collapse figures of `model` now (samples from this meter's fixed noise)."""
+        was_training = model.training
+        model.eval()
+        if model.conditional and labels is None:
+            labels = torch.arange(self.n) % model.config.num_classes
+        images = model.sample(self.n, labels=labels, generator=torch.Generator().manual_seed(self.seed)).cpu()
+        model.train(was_training)
+        counts = torch.bincount(self.classify(images), minlength=10).double()
+        shares = counts / counts.sum()
+        out = {"classes_covered": float((shares >= self.min_share).sum()),
+               "class_entropy": histogram_entropy(shares), "diversity": sample_diversity(images)}
+        out.update({f"class_share_{k}": float(shares[k]) for k in range(10)})
+        return out
+
+    def diagnose(self, figures: dict[str, float], history=None, *, probabilities: bool = True) -> list[str]:
+        """Messages for what went wrong (empty when nothing did).
+
+        `probabilities`: the History's d_real/d_fake are probabilities (not hinge scores), so the
+        "discriminator has won" check applies.
+        """
+        msgs = []
+        shares = [figures[f"class_share_{k}"] for k in range(10)]
+        top = max(range(10), key=lambda k: shares[k])
+        if figures["classes_covered"] < self.min_classes:
+            msgs.append(f"mode collapse: samples cover only {figures['classes_covered']:.0f} of 10 classes "
+                        f"(>= {self.min_share:.0%} each); digit {top} is {shares[top]:.0%} of them "
+                        f"(class entropy {figures['class_entropy']:.2f} bits, 3.32 if balanced)")
+        if figures["diversity"] < self.min_diversity:
+            msgs.append(f"mode collapse: samples are nearly identical (pairwise pixel distance "
+                        f"{figures['diversity']:.3f}, real digits 0.71)")
+        if probabilities and history is not None and "d_fake" in history and "d_real" in history and len(history) >= self.every:
+            d_fake, d_real = history.mean("d_fake", last=self.every), history.mean("d_real", last=self.every)
+            if d_fake < 0.02 and d_real > 0.98:
+                msgs.append(f"the discriminator has won: mean D(G(z)) = {d_fake:.4f}, D(x) = {d_real:.4f} over "
+                            f"the last {self.every} steps, so the generator gets almost no gradient; use the "
+                            f"non-saturating loss, a lower D learning rate, or spectral normalisation")
+        return msgs
+
+    def __call__(self, step: int, model: GAN, history) -> None:
+        if step % self.every:
+            return
+        figures = self.measure(model)
+        _log_into_last_row(history, figures)
+        self.histograms.append((step, torch.tensor([figures[f"class_share_{k}"] for k in range(10)])))
+        for msg in self.diagnose(figures, history, probabilities=model.config.loss != "hinge"):
+            self.events.append((step, msg))
+            if self.on == "warn":
+                warnings.warn(f"step {step}: {msg}", stacklevel=2)
+            elif self.on == "raise":
+                from ..train import TrainingDiverged
+
+                raise TrainingDiverged(f"step {step}: {msg}", step=step, history=history)
