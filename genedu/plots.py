@@ -128,3 +128,144 @@ def speed_bars(results: dict[str, float], *, unit: str = "images / s", title: st
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# ---- lesson 05: the showdown --------------------------------------------------------------------
+
+def quality_vs_time(runs: list[dict], *, x: str = "seconds"):
+    """FID against training time (or images seen, x="images") for every showdown run, log scale."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    colors: dict[str, str] = {}
+    for r in runs:
+        key = r["label"]
+        first = key not in colors
+        color = colors.setdefault(key, f"C{len(colors)}")
+        pts = [(c[x], c["fid"]) for c in r["curve"]]
+        ax.plot(*zip(*pts), "o-", color=color, label=key if first else None, alpha=0.8)
+    ax.set_xlabel("training seconds" if x == "seconds" else "images seen")
+    ax.set_ylabel("FID (classifier features)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.set_title("quality against training budget")
+    fig.tight_layout()
+    return fig
+
+
+# ---- lesson 02: GANs ----------------------------------------------------------------------------
+
+def gan_losses(history, *, smooth: int = 20, title: str = ""):
+    """D and G losses against the step, with the values at the game's equilibrium (D(x) = D(G(z)) = 1/2):
+    D loss 2 log 2 = 1.386 and non-saturating G loss log 2 = 0.693 (for the BCE losses)."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    steps = np.asarray(history["step"])
+    for k, color in (("d_loss", "C0"), ("g_loss", "C1")):
+        y = np.asarray(history[k], dtype=float)
+        ax.plot(steps, y, color=color, alpha=0.25, lw=0.8)
+        ys = _smooth(y, smooth)
+        ax.plot(steps[len(steps) - len(ys):], ys, color=color, lw=1.5, label=k)
+    ax.axhline(2 * math.log(2), color="C0", ls=":", lw=1, label="2 log 2 (D at equilibrium)")
+    ax.axhline(math.log(2), color="C1", ls=":", lw=1, label="log 2 (G at equilibrium)")
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "the two losses: a game, not a descent")
+    fig.tight_layout()
+    return fig
+
+
+def d_outputs(history, *, smooth: int = 20, title: str = ""):
+    """Mean D(x) and D(G(z)) against the step; 1/2 is where D can no longer tell them apart."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    steps = np.asarray(history["step"])
+    for k, label, color in (("d_real", "D(x)", "C2"), ("d_fake", "D(G(z))", "C3")):
+        y = np.asarray(history[k], dtype=float)
+        ax.plot(steps, y, color=color, alpha=0.25, lw=0.8)
+        ys = _smooth(y, smooth)
+        ax.plot(steps[len(steps) - len(ys):], ys, color=color, lw=1.5, label=label)
+    ax.axhline(0.5, color="gray", ls=":", lw=1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "discriminator outputs")
+    fig.tight_layout()
+    return fig
+
+
+def saturation_curves():
+    """|dLoss_G / d logit| against D(G(z)) for the saturating log(1 - D) and non-saturating -log D losses.
+
+    With D = sigmoid(l): d/dl log(1 - D) = -D and d/dl (-log D) = -(1 - D). Early in training D rejects
+    the fakes (D(G(z)) near 0), where the saturating gradient vanishes and the other is largest.
+    """
+    d = np.linspace(1e-3, 1 - 1e-3, 400)
+    fig, ax = plt.subplots(figsize=(5.5, 3))
+    ax.plot(d, d, label="minimax: log(1 - D(G(z)))  ->  |grad| = D")
+    ax.plot(d, 1 - d, label="non-saturating: -log D(G(z))  ->  |grad| = 1 - D")
+    ax.axvspan(0, 0.1, color="C3", alpha=0.1, label="early training: D rejects the fakes")
+    ax.set_xlabel("D(G(z))")
+    ax.set_ylabel("|gradient w.r.t. D's logit|")
+    ax.legend(fontsize=7)
+    ax.set_title("why the saturating loss stalls")
+    fig.tight_layout()
+    return fig
+
+
+def class_histograms(shares: dict, *, title: str = "class histogram of samples"):
+    """Bars of the share of samples per class (by the evaluation classifier), one group per entry,
+    against the 1/10 of balanced data."""
+    names = list(shares)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    w = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        s = np.asarray(torch.as_tensor(shares[name]).cpu(), dtype=float)
+        ax.bar(np.arange(10) + (i - (len(names) - 1) / 2) * w, s, width=w, label=name)
+    ax.axhline(0.1, color="gray", ls=":", lw=1, label="balanced (MNIST)")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit (as the classifier reads it)")
+    ax.set_ylabel("share of samples")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_histogram_over_time(histograms, *, title: str = "class shares of samples during training"):
+    """Heat map of the class histogram (rows: digits) at each measured step; `histograms` is
+    [(step, (10,) shares)] as kept by `CollapseMeter.histograms`."""
+    steps = [s for s, _ in histograms]
+    m = np.stack([np.asarray(torch.as_tensor(h).cpu(), dtype=float) for _, h in histograms], axis=1)  # (10, T)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    im = ax.imshow(m, aspect="auto", cmap="viridis", vmin=0, vmax=max(0.3, float(m.max())),
+                   interpolation="nearest")
+    ax.set_yticks(range(10))
+    ax.set_ylabel("digit")
+    idx = np.linspace(0, len(steps) - 1, min(len(steps), 8)).round().astype(int)
+    ax.set_xticks(idx)
+    ax.set_xticklabels([str(steps[i]) for i in idx])
+    ax.set_xlabel("step")
+    fig.colorbar(im, ax=ax, label="share (balanced: 0.1)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def grid_timeline(grids, *, k: int = 5, nrow: int = 8, size: float = 2.6):
+    """`k` fixed-noise grids from `history.grids`, evenly spaced in training, titled by their step."""
+    idx = np.linspace(0, len(grids) - 1, min(k, len(grids))).round().astype(int)
+    return grids_side_by_side({f"step {grids[i][0]}": grids[i][1] for i in idx}, nrow=nrow, size=size)
+
+
+def metric_spread(values: dict, *, metric: str, title: str = ""):
+    """One dot per run (e.g. per seed) and the mean, for each named setting: the spread is the stability."""
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(5.5, 0.6 + 0.6 * len(names)))
+    for i, name in enumerate(names):
+        v = np.asarray(values[name], dtype=float)
+        ax.plot(v, np.full(len(v), i), "o", color=f"C{i}", alpha=0.7)
+        ax.plot([v.mean()], [i], "|", color="k", ms=18)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_xlabel(metric)
+    ax.set_title(title or f"{metric}: one dot per seed, bar at the mean")
+    fig.tight_layout()
+    return fig

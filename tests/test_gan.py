@@ -291,3 +291,69 @@ def test_checkpoint_round_trip_and_resume(preset, small_train, tmp_path):
     labels = _labels(loaded, 8)
     assert torch.equal(loaded.sample(8, labels=labels, generator=g()),
                        resumed_model.eval().sample(8, labels=labels, generator=g()))
+
+
+# ---- lesson-02 widgets and plots, driven headless ----------------------------------------------
+
+def test_interpolate_latents_ends_and_norms():
+    from genedu.models.gan import interpolate_latents
+
+    g = torch.Generator().manual_seed(0)
+    za, zb = torch.randn(64, generator=g), torch.randn(64, generator=g)
+    for spherical in (True, False):
+        path = interpolate_latents(za, zb, torch.linspace(0, 1, 5), spherical=spherical)
+        assert path.shape == (5, 64)
+        assert torch.allclose(path[0], za, atol=1e-5) and torch.allclose(path[-1], zb, atol=1e-5)
+    mid_s = interpolate_latents(za, zb, 0.5).norm()
+    mid_l = interpolate_latents(za, zb, 0.5, spherical=False).norm()
+    assert mid_l < 0.85 * mid_s  # the straight line cuts through the low-norm middle; slerp does not
+    assert abs(mid_s - (za.norm() + zb.norm()) / 2) < 0.1 * za.norm()
+
+
+def test_grid_scrubber_latent_walk_and_class_picker_headless(small_train):
+    from genedu.widgets import class_picker, grid_scrubber, latent_walk, shown_png
+
+    torch.manual_seed(0)
+    model = GAN.from_preset("seed")
+    h = genedu.fit(model, small_train, steps=4, batch_size=64, device="cpu", progress=False, sample_every=2, n_grid=16)
+    box = grid_scrubber(h.grids)
+    assert box.step == 4 and box.slider.max == len(h.grids) - 1 == 2
+    png = shown_png(box.output)
+    box.slider.value = 0
+    assert box.step == 0 and shown_png(box.output) != png and len(box.output.outputs) == 1
+
+    walk = latent_walk(model, frames=5)
+    at_half = walk.current.clone()
+    walk.t.value = 0.0  # t = 0 shows G(z_a)
+    za = torch.randn(model.config.latent_dim, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(walk.current, model.generate(za[None]), atol=1e-5)
+    assert not torch.allclose(walk.current, at_half)
+    png = shown_png(walk.output)
+    walk.seed_a.value = 7
+    assert shown_png(walk.output) != png
+
+    with pytest.raises(ValueError, match="class-conditional"):
+        class_picker(model)
+    cgan = GAN.from_preset("cgan").eval()
+    picker = class_picker(cgan, n=4)
+    first = picker.images.clone()
+    picker.digit.value = 3
+    assert picker.images.shape == (4, 1, 28, 28) and not torch.equal(picker.images, first)
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(picker.images, cgan.sample(4, labels=torch.full((4,), 3), generator=g))
+
+
+def test_lesson_02_plots_return_figures(small_train):
+    import matplotlib.pyplot as plt
+
+    from genedu import plots
+
+    h = genedu.fit(GAN.from_preset("seed"), small_train, steps=30, batch_size=64, device="cpu",
+                   progress=False, sample_every=10, n_grid=16)
+    figs = [plots.gan_losses(h), plots.d_outputs(h), plots.saturation_curves(), plots.grid_timeline(h.grids, k=3),
+            plots.class_histograms({"a": torch.full((10,), 0.1), "b": torch.eye(10)[3]}),
+            plots.class_histogram_over_time([(10, torch.full((10,), 0.1)), (20, torch.eye(10)[3])]),
+            plots.metric_spread({"seed": [1.0, 2.0], "dcgan": [0.5, 0.6]}, metric="FID")]
+    assert all(isinstance(f, plt.Figure) for f in figs)
+    assert len(figs[3].axes) == 3
+    plt.close("all")

@@ -382,3 +382,18 @@ class CollapseMeter:
                 from ..train import TrainingDiverged
 
                 raise TrainingDiverged(f"step {step}: {msg}", step=step, history=history)
+
+
+def interpolate_latents(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor | float, *,
+                        spherical: bool = True) -> torch.Tensor:
+    """Points between noise vectors z_a and z_b (each (D,)) at fractions t ((T,) or a float) -> (T, D).
+
+    Spherical (slerp, White 2016, "Sampling Generative Networks") keeps the norm a Gaussian sample
+    has (about sqrt(D)); linear interpolation passes through shorter vectors G rarely saw.
+    """
+    t = torch.as_tensor(t, dtype=z_a.dtype).reshape(-1, 1)  # (T, 1)
+    if not spherical:
+        return (1 - t) * z_a + t * z_b
+    cos = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
+    omega = torch.acos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    return (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / torch.sin(omega)
