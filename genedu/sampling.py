@@ -32,8 +32,6 @@ def predict_eps(model, x_t: torch.Tensor, t: int, labels: torch.Tensor | None,
     t_batch = torch.full((n,), t, dtype=torch.long, device=x_t.device)
     if guidance is None:
         return model.eps_pred(x_t, t_batch, labels)
-    if guidance == 0:  # exactly the unconditional model (one pass, no mixing)
-        return model.eps_pred(x_t, t_batch, None)
     null = torch.full_like(labels, model.config.num_classes)
     eps = model.eps_pred(torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]), torch.cat([labels, null]))
     eps_cond, eps_uncond = eps.chunk(2)
