@@ -269,3 +269,92 @@ def metric_spread(values: dict, *, metric: str, title: str = ""):
     ax.set_title(title or f"{metric}: one dot per seed, bar at the mean")
     fig.tight_layout()
     return fig
+
+
+# ---- lesson 03: diffusion -----------------------------------------------------------------------
+
+def schedule_curves(schedules: dict):
+    """alpha_bar_t and log10 SNR(t) against t for named NoiseSchedules (e.g. linear against cosine)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, s in schedules.items():
+        t = np.arange(s.T)
+        ab = s.alpha_bar.double().cpu().numpy()
+        a1.plot(t, ab, label=name)
+        a2.plot(t, np.log10(ab / (1 - ab)), label=name)
+    a1.set(xlabel="t", ylabel="alpha_bar_t (signal kept)", title="how much of x_0 survives in x_t")
+    a2.set(xlabel="t", ylabel="log10 SNR(t)", title="signal-to-noise ratio alpha_bar / (1 - alpha_bar)")
+    a2.axhline(0, color="grey", lw=0.8, ls=":")
+    for a in (a1, a2):
+        a.legend()
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def forward_process(x0, schedule, ts, *, generator=None, size: float = 1.3):
+    """Rows: images x_0 (n, 1, 28, 28); columns: x_t at the timesteps `ts` (one noise per image), SNR in the titles."""
+    eps = torch.randn(x0.shape, generator=generator)
+    fig, axes = plt.subplots(len(x0), len(ts), figsize=(size * len(ts), size * len(x0) + 0.4), squeeze=False)
+    for j, t in enumerate(ts):
+        tt = torch.full((len(x0),), int(t))
+        x_t = schedule.q_sample(x0, tt, eps)
+        snr = schedule.snr(int(t)).item()
+        for i in range(len(x0)):
+            axes[i, j].imshow(x_t[i, 0].numpy(), cmap="gray_r", vmin=-1.5, vmax=1.5, interpolation="nearest")
+            axes[i, j].set_axis_off()
+        axes[0, j].set_title(f"t={int(t)}\nSNR {snr:.3g}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_per_timestep(ts, losses: dict, *, title: str = "noise-prediction error per timestep"):
+    """Measured eps-MSE against t, one line per model (e.g. {"DDPM": (T,) values}); log scale."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for name, v in losses.items():
+        ax.plot(np.asarray(ts), np.asarray(v, float), marker=".", label=name)
+    ax.set(xlabel="timestep t", ylabel="eps-MSE", yscale="log", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def trajectory(traj, *, index: int = 0, k: int = 8, size: float = 1.2):
+    """Two rows for sample `index` of a sampler trajectory: x_t and the predicted x_0, at k of its steps."""
+    S = len(traj["t"])
+    picks = np.unique(np.linspace(0, S - 1, min(k, S)).round().astype(int))
+    fig, axes = plt.subplots(2, len(picks), figsize=(size * len(picks), 2 * size + 0.6), squeeze=False)
+    for j, s in enumerate(picks):
+        axes[0, j].imshow(traj["x_t"][s, index, 0].numpy(), cmap="gray_r", vmin=-1.5, vmax=1.5)
+        axes[1, j].imshow(traj["x0_pred"][s, index, 0].numpy(), cmap="gray_r", vmin=-1, vmax=1)
+        axes[0, j].set_title(f"t={int(traj['t'][s])}", fontsize=8)
+        for a in axes[:, j]:
+            a.set_axis_off()
+    axes[0, 0].text(-4, 14, "x_t", ha="right", va="center")
+    axes[1, 0].text(-4, 14, "x0_pred", ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def measured_curve(x, curves: dict, *, xlabel: str, right: dict | None = None, right_label: str = "",
+                   left_label: str = "", title: str = "", logx: bool = False):
+    """Measured numbers against a setting (sampler steps, guidance scale): `curves` on the left axis,
+    `right` (e.g. seconds per 1,000 images) dashed on a second axis."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name, y in curves.items():
+        ax.plot(x, y, marker="o", label=name)
+    ax.set(xlabel=xlabel, ylabel=left_label, title=title)
+    if logx:
+        ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if right:
+        ax2 = ax.twinx()
+        for name, y in right.items():
+            ax2.plot(x, y, marker="s", ls="--", color="grey", label=name)
+        ax2.set_ylabel(right_label)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig

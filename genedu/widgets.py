@@ -167,3 +167,106 @@ def class_picker(model, *, n: int = 16, seed: int = 0):
     seed_box.observe(render, names="value")
     render()
     return box
+
+
+# ---- lesson 03: diffusion -----------------------------------------------------------------------
+
+def noising_slider(images, schedule, *, seed: int = 0):
+    """Noise a chosen digit to timestep t: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.
+
+    `images` (N, 1, 28, 28) in [-1, 1]. Returns a VBox with `t` (IntSlider), `index` (IntSlider: which
+    image), `output`, and what it shows: `x_t` (1, 1, 28, 28), `snr` and `alpha_bar` at t.
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    t = W.IntSlider(value=schedule.T // 4, min=0, max=schedule.T - 1, description="t", continuous_update=False)
+    index = W.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
+    out = W.Output()
+    box = W.VBox([W.HBox([t, index]), out])
+    box.t, box.index, box.output = t, index, out
+    eps = torch.randn((1, 1, 28, 28), generator=torch.Generator().manual_seed(seed))
+
+    def render(*_):
+        x0 = images[index.value:index.value + 1].float().cpu()
+        tt = torch.tensor([t.value])
+        box.x_t = schedule.q_sample(x0, tt, eps)
+        box.alpha_bar = schedule.alpha_bar[t.value].item()
+        box.snr = schedule.snr(t.value).item()
+        fig, axes = plt.subplots(1, 3, figsize=(6.6, 2.4))
+        for a, img, name in zip(axes, (x0, eps, box.x_t), ("x_0", "eps", f"x_t, t={t.value}")):
+            a.imshow(img[0, 0].numpy(), cmap="gray_r", vmin=-1.5, vmax=1.5)
+            a.set_title(name, fontsize=9)
+            a.set_axis_off()
+        fig.suptitle(f"alpha_bar={box.alpha_bar:.4f}   SNR={box.snr:.4g}", fontsize=9)
+        _show_figure(out, fig)
+
+    t.observe(render, names="value")
+    index.observe(render, names="value")
+    render()
+    return box
+
+
+def trajectory_scrubber(traj, *, n: int = 8):
+    """Scrub a sampler trajectory (from `model.sample(..., return_trajectory=True)`): x_t and the predicted
+    x_0 of the first `n` samples at one step. Returns a VBox with `step` (IntSlider), `output` and `shown_t`."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    from .plots import image_grid
+
+    S = len(traj["t"])
+    step = W.IntSlider(value=0, min=0, max=S - 1, description="step", continuous_update=False)
+    out = W.Output()
+    box = W.VBox([step, out])
+    box.step, box.output = step, out
+
+    def render(*_):
+        s = step.value
+        box.shown_t = int(traj["t"][s])
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3.6))
+        image_grid(traj["x_t"][s, :n].clamp(-1, 1), nrow=4, ax=a1, title=f"x_t at t={box.shown_t}")
+        image_grid(traj["x0_pred"][s, :n], nrow=4, ax=a2, title="x0_pred (the network's guess)")
+        _show_figure(out, fig)
+
+    step.observe(render, names="value")
+    render()
+    return box
+
+
+def sampler_explorer(model, *, n: int = 16, seed: int = 0, steps: int = 10, max_steps: int = 100,
+                     guidance: float = 1.0, max_guidance: float = 6.0):
+    """DDIM steps and guidance scale sliders: samples of digits 0..9 from the same noise, with the time taken.
+
+    Returns a VBox with `steps` (IntSlider), `guidance` (FloatSlider; only for a conditional model),
+    `output`, and what it shows: `samples` (n, 1, 28, 28) and `seconds`.
+    """
+    import time
+
+    import ipywidgets as W
+
+    from .plots import image_grid
+
+    steps_w = W.IntSlider(value=steps, min=1, max=max_steps, description="DDIM steps", continuous_update=False)
+    guide_w = W.FloatSlider(value=guidance, min=0.0, max=max_guidance, step=0.5, description="guidance",
+                            continuous_update=False, disabled=not model.conditional)
+    out = W.Output()
+    box = W.VBox([W.HBox([steps_w, guide_w]), out])
+    box.steps, box.guidance, box.output = steps_w, guide_w, out
+    labels = torch.arange(n) % 10 if model.conditional else None
+
+    def render(*_):
+        g = torch.Generator().manual_seed(seed)
+        started = time.perf_counter()
+        box.samples = model.sample(n, labels=labels, generator=g, sampler="ddim", steps=steps_w.value,
+                                   guidance=guide_w.value if model.conditional else None).cpu()
+        box.seconds = time.perf_counter() - started
+        what = f", guidance {guide_w.value:g}" if model.conditional else ""
+        fig = image_grid(box.samples, nrow=int(n**0.5 + 0.5), size=3.6,
+                         title=f"DDIM {steps_w.value} steps{what}: {box.seconds:.2f} s")
+        _show_figure(out, fig)
+
+    steps_w.observe(render, names="value")
+    guide_w.observe(render, names="value")
+    render()
+    return box

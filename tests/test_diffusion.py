@@ -158,3 +158,64 @@ def test_fit_with_ema_and_checkpoint_round_trip(small_train, tmp_path):
     h2 = train_or_load(again, small_train, checkpoint=path, steps=3, batch_size=32, ema=0.9, progress=False)
     assert torch.equal(h2.ema.module.sample(4, labels=labels, steps=3, generator=g()), expected)
     assert h2["eps_mse"] == h["eps_mse"]
+
+
+# ---- per-timestep loss and the lesson's widgets, driven headless ------------------------------------
+
+def _model(**kw):
+    torch.manual_seed(0)
+    model = Diffusion.from_preset("ddpm", **kw).eval()
+    torch.nn.init.normal_(model.net.out[-1].weight, std=0.3)
+    return model
+
+
+def test_loss_per_timestep(small_train):
+    model = _model(T=100)
+    x, y = next(small_train.batches(8, seed=0))
+    losses = model.loss_per_timestep(x, y, [0, 50, 99], generator=torch.Generator().manual_seed(0))
+    assert losses.shape == (3,) and torch.all(losses > 0)
+    with pytest.raises(ValueError, match="no timestep"):
+        Diffusion.from_preset("seed").loss_per_timestep(x)
+
+
+def test_noising_slider(small_train):
+    from genedu.widgets import noising_slider, shown_png
+
+    s = NoiseSchedule(1000, "linear")
+    w = noising_slider(small_train.float(torch.arange(3)), s)
+    w.t.value = 0
+    first = shown_png(w.output)
+    assert w.snr == pytest.approx(0.9999 / 0.0001, rel=1e-3)
+    w.t.value = 999
+    assert shown_png(w.output) != first and w.snr < 1e-4 and w.alpha_bar == pytest.approx(4.04e-5, rel=0.01)
+    assert w.x_t.std() > 0.9  # nearly pure noise
+    w.index.value = 2
+    assert w.x_t.shape == (1, 1, 28, 28)
+
+
+def test_trajectory_scrubber():
+    from genedu.widgets import shown_png, trajectory_scrubber
+
+    model = _model(T=20)
+    _, traj = model.sample(4, labels=torch.arange(4), steps=5, return_trajectory=True,
+                           generator=torch.Generator().manual_seed(0))
+    w = trajectory_scrubber(traj, n=4)
+    assert w.shown_t == 19
+    first = shown_png(w.output)
+    w.step.value = 4
+    assert w.shown_t == 0 and shown_png(w.output) != first
+
+
+def test_sampler_explorer():
+    from genedu.widgets import sampler_explorer
+
+    model = _model(T=20)
+    w = sampler_explorer(model, n=4, steps=2, max_steps=5)
+    a = w.samples.clone()
+    assert a.shape == (4, 1, 28, 28) and w.seconds > 0
+    w.guidance.value = 0.0
+    assert not torch.equal(w.samples, a)
+    w.steps.value = 5
+    assert w.samples.shape == (4, 1, 28, 28)
+    uncond = sampler_explorer(_model(T=20, num_classes=0), n=4, steps=2)
+    assert uncond.guidance.disabled

@@ -255,6 +255,24 @@ class Diffusion(GenerativeModel):
             y = None
         return {"eps_mse": eps_mse(self.eps_pred(x_t, t, y), eps), "t": t}
 
+    @torch.no_grad()
+    def loss_per_timestep(self, x0: torch.Tensor, y: torch.Tensor | None = None, ts=None, *,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+        """Mean eps-MSE of images x0 at each timestep in `ts` (default: 20 evenly spaced), (len(ts),).
+
+        The same noise for every t (drawn from `generator`); labels as given (no dropout)."""
+        if self.is_seed:
+            raise ValueError("the seed denoiser has no timestep; its loss is one number (eps_mse)")
+        ts = torch.linspace(0, self.config.T - 1, 20).round().long() if ts is None else torch.as_tensor(ts)
+        eps = self.randn(*x0.shape, generator=generator)
+        x0 = x0.to(self.device)
+        y = y.to(self.device) if (y is not None and self.conditional) else None
+        out = []
+        for t in ts.tolist():
+            tt = torch.full((len(x0),), t, device=self.device, dtype=torch.long)
+            out.append(eps_mse(self.eps_pred(self.schedule.q_sample(x0, tt, eps), tt, y), eps).mean())
+        return torch.stack(out).cpu()
+
     def configure_optimizers(self):
         return {"opt": torch.optim.Adam(self.net.parameters(), lr=self.config.lr)}
 
