@@ -29,6 +29,19 @@ def sample_timed(model, n, *, batch, seed, **opts):
     return torch.cat(out), labels, time.perf_counter() - started
 
 
+def pixel_measures(x, labels, reference) -> dict:
+    """Lesson 03's measures: mean distance to the nearest of 10,000 training digits, the 1-NN label's
+    accuracy on the requested class, and the mean distance between two samples of the same class."""
+    d = torch.cdist(x.flatten(1).float(), reference.float().flatten(1))
+    dist, idx = d.min(1)
+    spread = []
+    for c in labels.unique():
+        xc = x[labels == c].flatten(1).float()
+        spread.append(torch.cdist(xc, xc).sum() / (len(xc) * (len(xc) - 1)))
+    return {"nn_distance": dist.mean().item(), "nn_accuracy": (reference.labels[idx] == labels).float().mean().item(),
+            "diversity": torch.stack(spread).mean().item()}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", required=True)
@@ -40,6 +53,7 @@ def main(argv=None) -> int:
     p.add_argument("--guidance-steps", type=int, default=20)
     p.add_argument("--ddpm-n", type=int, default=200, help="samples for DDPM ancestral (0: skip)")
     p.add_argument("--batch", type=int, default=500)
+    p.add_argument("--real-n", type=int, default=2000, help="test digits and noise images for the calibration rows")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--samples-dir", help="keep the samples (and their timing) here; reuse them when present")
     p.add_argument("--sample-only", action="store_true", help="draw and keep the samples, evaluate nothing")
@@ -47,8 +61,15 @@ def main(argv=None) -> int:
 
     from genedu.checkpoint import load_model, read_checkpoint
 
+    evaluate_samples = None
     if not args.sample_only:
-        from genedu.evaluate import evaluate_samples
+        try:
+            from genedu.evaluate import evaluate_samples
+        except ImportError as e:  # the pixel-space measures below are computed in any case
+            print(f"genedu.evaluate unavailable ({e}); recording the pixel-space measures only", flush=True)
+    from genedu.data import load_mnist
+
+    reference = load_mnist("train").subset(torch.arange(10_000))  # as lesson 03's nearest_train
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     model = load_model(args.checkpoint)  # EMA weights
@@ -74,13 +95,24 @@ def main(argv=None) -> int:
     def record(name, x, labels, seconds, **extra):
         if args.sample_only:
             return
-        rep = evaluate_samples(x, labels=labels, sample_seconds=seconds).as_dict()
-        row = {"sampler": name, "n": len(x), "seconds": seconds, "s_per_1000": seconds / len(x) * 1000,
+        rep = pixel_measures(x, labels, reference)
+        if evaluate_samples is not None:
+            rep |= evaluate_samples(x, labels=labels, sample_seconds=seconds).as_dict()
+        row = {"sampler": name, "n": len(x), "seconds": seconds,
+               "s_per_1000": None if seconds is None else seconds / len(x) * 1000,
                "load_avg": os.getloadavg()[0], **extra, **{k: v for k, v in rep.items() if isinstance(v, (int, float))}}
         result["runs"].append(row)
         print(json.dumps(row), flush=True)
         out.write_text(json.dumps(result, indent=1))
 
+    if args.real_n:  # calibration rows: real test digits, and noise
+        from genedu.data import load_mnist as _lm
+
+        test = _lm("test")
+        lab = test.labels[:args.real_n]
+        record("real test digits", test.float(torch.arange(args.real_n)), lab, None)
+        noise = torch.randn(args.real_n, 1, 28, 28, generator=torch.Generator().manual_seed(args.seed)).clamp(-1, 1)
+        record("noise", noise, lab, None)
     for k in args.steps:
         x, lab, s = draw(f"ddim{k}", args.n, sampler="ddim", steps=k, eta=0.0)
         record("ddim", x, lab, s, steps=k, eta=0.0, guidance=None)

@@ -333,8 +333,11 @@ assert scrubber.shown_t == 0
 # training digits:
 # - **distance to the nearest training digit** (as in Part 1: real test digits score about 9, noise about 32);
 # - **1-NN accuracy**: the label of that nearest digit, compared with the class we asked for (on real
-#   test digits this classifier is right about 95 % of the time: the ceiling);
-# - **diversity**: the mean distance between two samples of the same class (real test digits: about 10).
+#   test digits this classifier is right 92 % of the time);
+# - **diversity**: the mean distance between two samples of the same class (real test digits: about 17.5).
+#
+# These are crude: the distance rewards smooth, average-looking digits as much as sharp ones, which is
+# why we read it together with diversity.
 #
 # Each point is `N_EVAL` class-balanced samples (labels $i \bmod 10$) from the same noise.
 
@@ -454,6 +457,30 @@ print(f"slowest sampler: DDPM ancestral, {ddpm_seconds / N_DDPM * 1000:.0f} s pe
 print(f"training: {len(history)} steps, {history.last('seconds'):.0f} s")
 
 # %% [markdown]
+# **Measured with the full settings** (the `ddpm` preset, 6,000 steps of batch 128 = 768,000 images, 50 min
+# on a shared 2-core CPU with one thread, seed 0; EMA weights; class-balanced samples, seed 1; the
+# pixel-space measures above against 10,000 training digits; real test digits score distance 9.54,
+# 1-NN accuracy 0.922, diversity 17.48; noise 32.18, 0.091, 28.45):
+#
+# | sampler | samples | s per 1,000 images | distance | 1-NN accuracy | diversity |
+# |---|---|---|---|---|---|
+# | DDIM 5 steps | 2,000 | 16 | 11.25 | 0.712 | 15.89 |
+# | DDIM 10 steps | 2,000 | 28 | 11.57 | 0.704 | 17.51 |
+# | DDIM 20 steps | 2,000 | 52 | 11.78 | 0.697 | 18.16 |
+# | DDIM 50 steps | 2,000 | 147 | 11.92 | 0.694 | 18.52 |
+# | DDIM 100 steps | 2,000 | 256 | 11.96 | 0.690 | 18.63 |
+# | DDPM ancestral, 1,000 steps | 200 | 1,935 | 10.89 | 0.800 | 17.82 |
+# | DDIM 20, guidance 0 (unconditional) | 1,000 | 118 | 12.89 | 0.106 | 19.80 |
+# | DDIM 20, guidance 1 | 1,000 | 112 | 11.87 | 0.687 | 18.22 |
+# | DDIM 20, guidance 2 | 1,000 | 111 | 10.92 | 0.939 | 17.06 |
+# | DDIM 20, guidance 3 | 1,000 | 138 | 10.71 | 0.977 | 16.45 |
+# | DDIM 20, guidance 5 | 1,000 | 118 | 10.86 | 0.996 | 15.85 |
+#
+# (Timings on a CPU shared with other jobs; guidance costs two network calls per step.) Few DDIM
+# steps give smoother, less varied digits (diversity 15.9 at 5 steps against 17.5 for real ones),
+# exactly the under-dispersion the Gaussian test shows; guidance buys class accuracy (0.69 to 0.996)
+# with diversity (18.2 to 15.9). The slowest sampler, DDPM ancestral, took 1.9 s per image here.
+#
 # **Strengths.** One stable objective (a regression on the noise: no adversary, no collapse, the loss
 # is meaningful at every timestep); the best samples of the three families in this course (lesson 05
 # compares them under one budget); a single network gives conditional and unconditional samples,
