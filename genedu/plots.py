@@ -358,3 +358,55 @@ def measured_curve(x, curves: dict, *, xlabel: str, right: dict | None = None, r
     ax.legend(handles, labels, fontsize=8, loc="best")
     fig.tight_layout()
     return fig
+
+
+# ---- lesson 01: VAE -----------------------------------------------------------------------------
+
+def vae_losses(history, *, smooth: int = 20, title: str = "VAE loss per image: reconstruction vs KL"):
+    """The two terms of the (negative) ELBO during training: recon and KL, per image, smoothed."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, key in zip(axes, ("recon", "kl")):
+        y = np.asarray(history[key], dtype=float)
+        ax.plot(y, alpha=0.3, color="C0" if key == "recon" else "C1")
+        ax.plot(_smooth(y, smooth), color="C0" if key == "recon" else "C1")
+        ax.set(xlabel="step", ylabel="nats" if key == "kl" else "", title=key)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(z, labels, *, title: str = "posterior means of test digits", max_points: int = 5000):
+    """2-D latent codes (N, 2) coloured by digit."""
+    z = torch.as_tensor(z)[:max_points].cpu().numpy()
+    labels = torch.as_tensor(labels)[:max_points].cpu().numpy()
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
+    fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+    ax.set(xlabel="z_1", ylabel="z_2", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def latent_manifold(model, *, n: int = 15, label=None, size: float = 5.0):
+    """Decode an n x n grid of a 2-D latent space at Gaussian quantiles (Kingma & Welling, fig. 4)."""
+    if model.config.latent_dim != 2:
+        raise ValueError(f"latent_manifold needs latent_dim=2, the model has {model.config.latent_dim}")
+    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
+    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2)  # rows: z_2 high to low
+    labels = None if label is None else torch.full((len(z),), int(label), device=model.device)
+    with torch.no_grad():
+        imgs = model.decode(z.to(model.device), labels).cpu()
+    return image_grid(imgs, nrow=n, title="decoded 2-D latent space (z_1 right, z_2 up)", size=size)
+
+
+def kl_per_dim_bars(kl, *, threshold: float = 0.01, title: str = "KL per latent dimension"):
+    """Bars of the average KL(q(z_j|x) || N(0,1)) per dimension; those under `threshold` (collapsed) in grey."""
+    kl = torch.as_tensor(kl).cpu().numpy()
+    order = np.argsort(-kl)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.bar(range(len(kl)), kl[order], color=["C0" if v >= threshold else "lightgrey" for v in kl[order]])
+    ax.set(xlabel="latent dimension (sorted)", ylabel="nats", title=title)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
