@@ -40,7 +40,7 @@ def run_name(run: str) -> str:
 def machine() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0],
-            "torch": torch.__version__, "genedu": genedu.__version__}
+            "torch": str(torch.__version__), "genedu": genedu.__version__}
 
 
 def train(args) -> None:
