@@ -103,4 +103,5 @@ def iwae_nll(model, data, *, k: int = 100, batch_size: int = 100, seed: int = 0,
 
     Same arguments as `elbo`; a larger `k` gives a tighter (smaller) figure at k times the cost.
     """
-    return _bound(model, data, k=k, iwae=True, batch_size=batch_size, seed=seed, n=n, reduce=reduce)
+    lk = _bound(model, data, k=k, iwae=True, batch_size=batch_size, seed=seed, n=n, reduce=reduce)
+    return -lk
