@@ -52,7 +52,109 @@ def cmd_train(args) -> int:
     return 0
 
 
+def add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="draw samples from a checkpoint and write them to an .npz file")
+    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family of the checkpoint")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="checkpoint file written by `genedu train`")
+    src.add_argument("--reference", action="store_true", help="the shipped reference checkpoint of the family")
+    p.add_argument("--n", type=int, default=10_000, help="number of samples (10,000 for the protocol)")
+    p.add_argument("--out", required=True, help=".npz file to write (arrays: samples, and labels if conditional)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--sampler", choices=["ddpm", "ddim"], help="diffusion only")
+    p.add_argument("--steps", type=int, help="diffusion only: sampling steps")
+    p.add_argument("--guidance", type=float, help="diffusion only: classifier-free guidance scale")
+    p.add_argument("--labels", choices=["balanced"], help="conditional models: requested classes (default balanced)")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+
+
+def cmd_sample(args) -> int:
+    import time
+
+    import numpy as np
+    import torch
+
+    from .checkpoint import load_model
+    from .utils import default_device
+
+    if args.reference:
+        raise FileNotFoundError(f"no reference checkpoint for {args.model} ships with this version of genedu yet; "
+                                "train one with `genedu train` and pass --checkpoint PATH")
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1, got {args.n}")
+    device = torch.device(args.device) if args.device else default_device()
+    model = load_model(args.checkpoint, device=device)
+    if model.family != args.model:
+        raise ValueError(f"--model {args.model} but {args.checkpoint} holds a {model.family} checkpoint")
+    opts = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps), ("guidance", args.guidance))
+            if v is not None}
+    if opts and args.model != "diffusion":
+        raise ValueError(f"{', '.join('--' + k for k in opts)} only apply to --model diffusion; "
+                         f"a {args.model} draws samples in one pass")
+    conditional = getattr(model.config, "num_classes", 0) > 0
+    labels = torch.arange(args.n) % model.config.num_classes if conditional else None
+    gen = torch.Generator().manual_seed(args.seed)
+    parts, t0 = [], time.time()
+    with torch.no_grad():
+        for i in range(0, args.n, args.batch_size):
+            lab = labels[i:i + args.batch_size].to(device) if labels is not None else None
+            parts.append(model.sample(min(args.batch_size, args.n - i), labels=lab, generator=gen, **opts).float().cpu())
+    seconds = time.time() - t0
+    arrays = {"samples": torch.cat(parts).numpy().astype(np.float32), "seconds": np.float64(seconds)}
+    if labels is not None:
+        arrays["labels"] = labels.numpy()
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.n} samples from {args.checkpoint} to {args.out} ({seconds * 1000 / args.n:.2f} s per 1,000)")
+    return 0
+
+
+def add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score samples in an .npz file (or: evaluate train-classifier)",
+                       description="`genedu evaluate FILE.npz [--json]` scores the array `samples` "
+                       "(N x 1 x 28 x 28 in [-1, 1]; `labels` optional) against the 10,000 test images. "
+                       "`genedu evaluate train-classifier` retrains the feature classifier.")
+    p.add_argument("target", help="FILE.npz, or train-classifier")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--no-calibration", action="store_true", help="skip the calibration rows")
+    p.add_argument("--epochs", type=int, default=3, help="train-classifier: epochs")
+    p.add_argument("--seed", type=int, default=0, help="train-classifier: seed")
+    p.add_argument("--out", help="train-classifier: folder for classifier.pt/.json (default: genedu/assets)")
+
+
+def cmd_evaluate(args) -> int:
+    import json
+    import warnings
+
+    import numpy as np
+
+    from .evaluate import evaluate_samples, train_classifier
+
+    if args.target == "train-classifier":
+        meta = train_classifier(epochs=args.epochs, seed=args.seed, out=args.out)
+        print(json.dumps(meta, indent=2))
+        return 0
+    try:
+        data = np.load(args.target)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {args.target} as an .npz file ({e}); write one with `genedu sample`") from e
+    if "samples" not in data.files:
+        raise ValueError(f"{args.target} has no array named 'samples' (found {data.files}); "
+                         "save with np.savez(path, samples=x) where x is N x 1 x 28 x 28 in [-1, 1]")
+    labels = data["labels"] if "labels" in data.files else None
+    seconds = float(data["seconds"]) if "seconds" in data.files else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = evaluate_samples(data["samples"], labels=labels, sample_seconds=seconds,
+                                  with_calibration=not args.no_calibration, name=args.target)
+    for w in caught:
+        print(f"genedu evaluate: warning: {w.message}", file=sys.stderr)
+    print(report.to_json() if args.json else report.table())
+    return 0
+
+
 COMMANDS = {"train": (add_train, cmd_train)}
+COMMANDS.update({"sample": (add_sample, cmd_sample), "evaluate": (add_evaluate, cmd_evaluate)})
 
 
 def build_parser() -> argparse.ArgumentParser:

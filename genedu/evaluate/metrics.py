@@ -1,0 +1,167 @@
+"""Sample-quality metrics as pure functions on feature tensors (no model, no data inside).
+
+Every function takes features (N, D) or class probabilities (N, 10) already computed by the
+feature classifier (`classifier.py`) and returns plain floats. Computation is in float64.
+
+- FID (Heusel et al. 2017, eq. 6): ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^{1/2}).
+- KID (Binkowski et al. 2018): unbiased MMD^2 with the cubic kernel k(x, y) = (x.y / d + 1)^3,
+  averaged over random subsets.
+- Inception Score (Salimans et al. 2016): exp E_x KL(p(y|x) || p(y)), here with the MNIST classifier.
+- Precision / recall (Kynkaanniemi et al. 2019) with k-NN balls, k = 3.
+- Density / coverage (Naeem et al. 2020), k = 5.
+- Memorisation: each sample's distance to its nearest training image, against the same distance
+  for held-out test images (a real image that was never trained on).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _f64(x) -> torch.Tensor:
+    return torch.as_tensor(x).detach().to("cpu", torch.float64)
+
+
+def sqrtm_psd(a: torch.Tensor) -> torch.Tensor:
+    """Symmetric square root of a symmetric positive semi-definite matrix via its eigendecomposition."""
+    a = _f64(a)
+    a = (a + a.T) / 2
+    w, v = torch.linalg.eigh(a)
+    return (v * w.clamp(min=0).sqrt()) @ v.T
+
+
+def trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor) -> float:
+    """Tr((S1 S2)^{1/2}) for PSD S1, S2, computed stably as Tr((S1^{1/2} S2 S1^{1/2})^{1/2}),
+    which has the same eigenvalues as S1 S2 but is symmetric."""
+    r1 = sqrtm_psd(s1)
+    m = r1 @ _f64(s2) @ r1
+    w = torch.linalg.eigvalsh((m + m.T) / 2)
+    return float(w.clamp(min=0).sqrt().sum())
+
+
+def gaussian_stats(features) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (D,) and unbiased covariance (D, D) of features (N, D)."""
+    f = _f64(features)
+    if len(f) < 2:
+        raise ValueError(f"need at least 2 feature vectors for a covariance, got {len(f)}")
+    mu = f.mean(0)
+    c = f - mu
+    return mu, c.T @ c / (len(f) - 1)
+
+
+def frechet_distance(mu1, s1, mu2, s2) -> float:
+    """Frechet distance between N(mu1, s1) and N(mu2, s2): the closed form FID evaluates."""
+    mu1, mu2, s1, s2 = _f64(mu1), _f64(mu2), _f64(s1), _f64(s2)
+    d = float(((mu1 - mu2) ** 2).sum()) + float(torch.trace(s1) + torch.trace(s2)) - 2 * trace_sqrt_product(s1, s2)
+    return max(d, 0.0)
+
+
+def fid(real_features, fake_features) -> float:
+    """FID between two feature sets (N, D) and (M, D)."""
+    return frechet_distance(*gaussian_stats(real_features), *gaussian_stats(fake_features))
+
+
+def kid(real_features, fake_features, *, subsets: int = 50, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """KID: unbiased MMD^2 with kernel (x.y/d + 1)^3 over random subsets; returns (mean, std over subsets).
+    Unbiased: its expectation is 0 when both sets come from one distribution (so it can be negative)."""
+    x, y = _f64(real_features), _f64(fake_features)
+    d = x.shape[1]
+    m = min(subset_size, len(x), len(y))
+    if m < 2:
+        raise ValueError(f"KID needs at least 2 features per set, got {len(x)} and {len(y)}")
+    g = torch.Generator().manual_seed(seed)
+    vals = []
+    for _ in range(subsets):
+        a = x[torch.randperm(len(x), generator=g)[:m]]
+        b = y[torch.randperm(len(y), generator=g)[:m]]
+        kxx = (a @ a.T / d + 1) ** 3
+        kyy = (b @ b.T / d + 1) ** 3
+        kxy = (a @ b.T / d + 1) ** 3
+        mmd = ((kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
+               + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean())
+        vals.append(float(mmd))
+    t = torch.tensor(vals, dtype=torch.float64)
+    return float(t.mean()), float(t.std()) if len(vals) > 1 else 0.0
+
+
+def inception_score(probs, *, splits: int = 1) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))) from class probabilities (N, C); (mean, std over splits).
+    1 when every image gets the same prediction; C when predictions are confident and classes balanced."""
+    p = _f64(probs).clamp(min=1e-12)
+    scores = []
+    for part in torch.chunk(p, splits):
+        py = part.mean(0, keepdim=True)
+        kl = (part * (part.log() - py.log())).sum(1).mean()
+        scores.append(math.exp(float(kl)))
+    t = torch.tensor(scores, dtype=torch.float64)
+    return float(t.mean()), float(t.std()) if splits > 1 else 0.0
+
+
+def class_kl(hist, prior, *, eps: float = 1e-6) -> float:
+    """KL(hist || prior) in nats between two class histograms (shares)."""
+    h, q = _f64(hist), _f64(prior)
+    h = (h + eps) / (h + eps).sum()
+    q = (q + eps) / (q + eps).sum()
+    return float((h * (h / q).log()).sum())
+
+
+def _pairwise(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    a, b = a.float(), b.float()  # float32 distances: a 10,000 x 10,000 matrix is 400 MB, not 800
+    return torch.cat([torch.cdist(a[i:i + chunk], b) for i in range(0, len(a), chunk)]) if len(a) else a.new_zeros(0, len(b))
+
+
+def knn_radii(features, k: int) -> torch.Tensor:
+    """Distance of each point to its k-th nearest neighbour in the same set (itself excluded)."""
+    f = _f64(features)
+    d = _pairwise(f, f)
+    return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+
+def _nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Distance from each row of a to its nearest row of b, chunked to bound memory."""
+    return torch.cat([torch.cdist(a[i:i + chunk], b).min(1).values for i in range(0, len(a), chunk)])
+
+
+def precision_recall(real_features, fake_features, *, k: int = 3) -> tuple[float, float]:
+    """Precision: share of fakes inside some real k-NN ball (fidelity). Recall: share of reals inside
+    some fake k-NN ball (diversity)."""
+    r, f = _f64(real_features), _f64(fake_features)
+    rr, fr = knn_radii(r, k), knn_radii(f, k)
+    d = _pairwise(f, r)                                              # (M, N)
+    precision = (d <= rr[None, :]).any(1).double().mean()
+    recall = (d.T <= fr[None, :]).any(1).double().mean()
+    return float(precision), float(recall)
+
+
+def density_coverage(real_features, fake_features, *, k: int = 5) -> tuple[float, float]:
+    """Density: mean count of real k-NN balls holding each fake, divided by k (about 1 for real data,
+    above 1 when fakes crowd dense regions). Coverage: share of real balls that hold at least one fake."""
+    r, f = _f64(real_features), _f64(fake_features)
+    rr = knn_radii(r, k)
+    inside = _pairwise(f, r) <= rr[None, :]                          # (M, N)
+    density = inside.sum(1).double().mean() / k
+    coverage = inside.any(0).double().mean()
+    return float(density), float(coverage)
+
+
+def memorisation(train_features, fake_features, test_features, *, near_copy_quantile: float = 0.01) -> dict:
+    """Nearest-training-image distances of samples against those of test images.
+
+    A near-copy is a sample closer to its nearest training image than the `near_copy_quantile`
+    quantile (1 %) of test images' nearest-training distances: by construction about 1 % of real
+    unseen images fall there, far more means the model copies its training set.
+    Returns nn_distance (median over samples), test_nn_distance (median over test images), their
+    ratio (about 1 for an honest model, well below 1 for copying) and near_copy_share.
+    """
+    tr, fk, te = _f64(train_features), _f64(fake_features), _f64(test_features)
+    d_fake = _nearest(fk, tr)
+    d_test = _nearest(te, tr)
+    thresh = torch.quantile(d_test, near_copy_quantile)
+    return {
+        "nn_distance": float(d_fake.median()),
+        "test_nn_distance": float(d_test.median()),
+        "nn_ratio": float(d_fake.median() / d_test.median()),
+        "near_copy_share": float((d_fake <= thresh).double().mean()),
+    }
