@@ -78,17 +78,18 @@ def evaluate(args) -> None:
 
     out = Path(args.out)
     results = {"machine": machine(), "n_samples": args.n, "runs": {}}
-    for ckpt in sorted(out.glob("*.pt")):
+    for ckpt in sorted(out.glob("*.pt"), key=lambda p: (not p.name.startswith(("seed_s0", "dcgan_s0")), p.name)):
         if ckpt.name.endswith(".snaps.pt"):
             continue
         model = genedu.load_model(ckpt)
-        extra = torch.load(ckpt.with_name(ckpt.stem + ".snaps.pt"), weights_only=True)
+        extra = torch.load(ckpt.with_name(ckpt.stem + ".snaps.pt"), weights_only=False)  # our own file
         g = torch.Generator().manual_seed(2024)
         labels = torch.arange(args.n) % 10 if model.conditional else None
         t0 = time.perf_counter()
         samples = model.sample(args.n, labels=labels, generator=g)
         sample_s = time.perf_counter() - t0
-        report = evaluate_samples(samples, labels=labels)
+        report = evaluate_samples(samples, labels=labels, sample_seconds=sample_s,
+                                  with_calibration=not results["runs"])  # calibration rows once
         over_time = []
         for snap in extra["snapshots"]:
             model.G.load_state_dict(snap["G"])
