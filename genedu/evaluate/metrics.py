@@ -121,6 +121,7 @@ def knn_radii(features, k: int) -> torch.Tensor:
 
 def _nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
     """Distance from each row of a to its nearest row of b, chunked to bound memory."""
+    a, b = a.float(), b.float()  # float32: several times faster on a CPU, precise enough for a nearest neighbour
     return torch.cat([torch.cdist(a[i:i + chunk], b).min(1).values for i in range(0, len(a), chunk)])
 
 
