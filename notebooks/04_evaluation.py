@@ -1,0 +1,229 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · How we measure: an offline, honest yardstick for generative models
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/genedu-course/genedu/blob/main/notebooks/04_evaluation.ipynb)
+#
+# **What you will learn**
+# - why we judge generators with numbers, not by eye, and why ImageNet-Inception FID misleads on 28x28 digits;
+# - the feature classifier genedu ships, and the metrics measured in its feature space:
+#   FID, KID, classifier Inception Score, class KL, precision/recall, density/coverage, memorisation;
+# - what each metric sees, on constructed sets whose failure we know (blur, mode collapse, copying, noise);
+# - the calibration rows (floor and ceiling) that give every number its scale;
+# - how many samples FID needs before it can be trusted.
+
+# %%
+import subprocess
+import sys
+
+REPO_URL = "https://github.com/genedu-course/genedu"  # must equal genedu._version.REPO_URL (a test checks)
+if "google.colab" in sys.modules:  # in Colab only: install genedu from the repository
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
+
+import matplotlib.pyplot as plt
+import torch
+
+import genedu
+from genedu.utils import default_device, fast_mode, seed_everything
+
+device = default_device()
+seed_everything(0)
+print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}")
+
+# %%
+FAST = fast_mode()
+N = 600 if FAST else 5000               # images per constructed set (the protocol uses 10,000 samples)
+FID_COUNTS = [100, 250, 500, 1000] if FAST else [100, 250, 500, 1000, 2000, 5000]
+print(f"FAST={FAST}: {N} images per set")
+
+# %% [markdown]
+# ## Why numbers, and why not Inception FID
+#
+# Looking at a grid of 64 samples tells you whether a model works at all, but not whether it is
+# better than another one: the eye is drawn to the best digits, cannot see that a class is missing
+# in 1 % of samples, and cannot tell a copied training image from a new one. So genedu measures.
+#
+# The usual yardstick, FID with ImageNet Inception-v3 features, is a poor fit here: the network
+# expects 299x299 colour photographs, so 28x28 grey digits are upsampled far outside what it was
+# trained on, its 2048 features describe textures and objects that digits do not have, and the
+# weights are a download that an offline classroom cannot make. genedu instead trains a small
+# MNIST CNN (`genedu evaluate train-classifier`, deterministic, recorded beside the weights) and
+# measures everything in its 128-d penultimate layer.
+
+# %%
+from genedu import evaluate as E
+
+clf = E.load_classifier()
+info = E.classifier_info()
+print({k: info[k] for k in ("command", "seed", "epochs", "test_accuracy", "parameters", "torch_version")})
+test = genedu.load_mnist("test")
+acc = (E.predict_labels(test.float()) == test.labels).double().mean().item()
+print(f"test accuracy measured now: {acc:.4f}")
+assert acc >= 0.993 and abs(acc - info["test_accuracy"]) < 1e-3
+
+# %% [markdown]
+# ## The metrics, as the code computes them (`genedu/evaluate/metrics.py`)
+#
+# With $\phi(x)\in\mathbb{R}^{128}$ the classifier features, real set $R$ (the 10,000 test images) and
+# generated set $G$:
+#
+# - **FID**: fit a Gaussian to each set, $\mathrm{FID} = \|\mu_R-\mu_G\|^2 + \mathrm{Tr}\big(\Sigma_R+\Sigma_G-2(\Sigma_R\Sigma_G)^{1/2}\big)$.
+#   One number for fidelity and diversity together; biased upwards for small sets.
+# - **KID**: the unbiased estimate of $\mathrm{MMD}^2$ with kernel $k(x,y)=(x^\top y/d+1)^3$; its
+#   expectation is exactly 0 when both sets come from one distribution, at any set size.
+# - **Inception Score** (with our classifier): $\exp\,\mathbb{E}_x\,\mathrm{KL}(p(y|x)\,\|\,p(y))$, between 1 and 10:
+#   high when each sample is confidently one digit *and* all digits appear.
+# - **class KL**: $\mathrm{KL}(\hat p_G(y)\,\|\,p_R(y))$ between the predicted class histogram and the test prior.
+# - **precision / recall** ($k=3$): the share of samples inside the $k$-NN ball of some real image
+#   (fidelity), and of real images inside the ball of some sample (diversity).
+# - **density / coverage** ($k=5$): how many real balls hold each sample (divided by $k$), and the share
+#   of real balls that hold at least one sample; robust to outliers.
+# - **memorisation**: each sample's distance to its nearest *training* image, against the same
+#   distance for unseen test images; a near-copy is closer than 99 % of unseen images are.
+
+# %% [markdown]
+# ## What each metric sees: constructed sets
+#
+# We build sets whose failure we know, all of size `N` unless stated:
+# unseen real digits (the 5,000 validation images, which no model in this course trains on),
+# the same digits blurred, one digit class only (mode collapse), exact copies of training images,
+# and uniform noise.
+
+# %%
+import torch.nn.functional as F
+
+val = genedu.load_mnist("val")
+g = torch.Generator().manual_seed(0)
+real = val.float(torch.randperm(len(val), generator=g)[:N])
+k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
+kernel = (k[:, None] * k[None, :] / 256).view(1, 1, 5, 5)
+blurred = F.conv2d(real, kernel, padding=2).clamp(-1, 1)   # a 5x5 binomial blur
+ones = val.float(torch.nonzero(val.labels == 1).flatten())
+one_class = ones[torch.randint(len(ones), (N,), generator=g)]  # one class (some images repeat)
+train = genedu.load_mnist("train")
+copies = train.float(torch.randperm(len(train), generator=g)[:N])
+noise = torch.rand(N, 1, 28, 28, generator=g) * 2 - 1
+sets = {"real (unseen)": real, "blurred": blurred, "one class": one_class, "copies of train": copies,
+        "noise": noise}
+
+fig, axes = plt.subplots(1, len(sets), figsize=(2.2 * len(sets), 2.4))
+for ax, (name, x) in zip(axes, sets.items()):
+    ax.imshow(torch.cat([torch.cat(list(x[i * 4:(i + 1) * 4, 0]), 1) for i in range(4)], 0), cmap="gray")
+    ax.set_title(name, fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %%
+import warnings
+
+reports = {}
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # below 2,000 samples FID warns; we compare equal-sized sets only
+    for name, x in sets.items():
+        reports[name] = E.evaluate_samples(x, with_calibration=False, name=name).as_dict()
+cols = ["fid", "kid", "inception_score", "class_kl", "precision", "recall", "density", "coverage",
+        "near_copy_share", "nn_ratio"]
+print(f"{'set':18s}" + "".join(f"{c[:10]:>11s}" for c in cols))
+for name, r in reports.items():
+    print(f"{name:18s}" + "".join(f"{r[c]:11.3f}" for c in cols))
+
+# %%
+r = reports
+assert r["real (unseen)"]["fid"] < r["blurred"]["fid"] < r["noise"]["fid"]           # FID sees blur
+assert r["real (unseen)"]["fid"] < r["one class"]["fid"]                              # ... and collapse
+assert r["one class"]["class_kl"] > 1.5 and r["real (unseen)"]["class_kl"] < 0.05    # class KL sees collapse
+assert r["one class"]["recall"] < 0.3 < r["real (unseen)"]["recall"]                  # recall sees collapse
+assert r["one class"]["coverage"] < 0.5 * r["real (unseen)"]["coverage"]  # coverage sees collapse
+assert r["one class"]["inception_score"] < 2 and r["real (unseen)"]["inception_score"] > 9
+assert r["noise"]["precision"] < 0.05 and r["noise"]["density"] < 0.05                # precision sees noise
+assert r["copies of train"]["near_copy_share"] > 0.9 > 0.1 > r["real (unseen)"]["near_copy_share"]
+assert r["copies of train"]["nn_ratio"] < 0.1 < 0.7 < r["real (unseen)"]["nn_ratio"]
+# FID cannot tell copying from generalising: copies score as well as unseen real digits
+assert abs(r["copies of train"]["fid"] - r["real (unseen)"]["fid"]) < 0.5 * r["blurred"]["fid"]
+
+# %% [markdown]
+# ## Which metric catches which failure
+#
+# Read from the table above (the asserts check each cell that says "yes"):
+#
+# | failure | FID / KID | IS | class KL | precision | recall / coverage | memorisation |
+# |---|---|---|---|---|---|---|
+# | blur (low fidelity) | yes | a little | no | partly | partly | no |
+# | one class (mode collapse) | yes | yes | yes | no (each digit is fine) | yes | no |
+# | copies of training images | **no** | no | no | no | no | **yes** |
+# | noise | yes | yes | yes | yes | yes | no |
+#
+# No single number is enough: FID rewards a model that copies its training set, precision rewards
+# a collapsed one. That is why every genedu report prints them all.
+
+# %% [markdown]
+# ## Calibration rows: the floor and the ceiling
+#
+# A number means little without its scale. Every report carries two rows measured the same way with
+# the same sample count: training images against the test set (what a perfect model could reach;
+# memorisation rightly calls them copies) and uniform noise (what no model should do worse than).
+
+# %%
+rep = E.evaluate_samples(real, name="real (unseen)") if N >= 2000 else None
+if rep is None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = E.evaluate_samples(real, name="real (unseen)")
+print(rep.table())
+floor, ceiling = rep.calibration
+assert floor["fid"] < 0.05 * ceiling["fid"] and floor["precision"] > 0.6 > 0.05 > ceiling["precision"]
+
+# %% [markdown]
+# ## How many samples does FID need?
+#
+# FID estimates a covariance of 128 x 128 numbers, so with few samples it is biased upwards:
+# the same real images score worse when there are fewer of them. KID is unbiased and so
+# stays near 0. Only compare FIDs measured with the same sample count (genedu warns below 2,000).
+
+# %%
+test_f = E.real_features("test")[0]
+val_f = E.classifier_outputs(val.float())[0]
+fids, kids = [], []
+for n in FID_COUNTS:
+    idx = torch.randperm(len(val_f), generator=torch.Generator().manual_seed(n))[:n]
+    fids.append(E.fid(test_f, val_f[idx]))
+    kids.append(E.kid(test_f, val_f[idx], subsets=10, subset_size=min(n, 1000))[0])
+    print(f"n = {n:5d}: FID {fids[-1]:7.3f}, KID {kids[-1]:+.4f}")
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(FID_COUNTS, fids, "o-", label="FID (real vs real)")
+ax.set_xscale("log")
+ax.set_xlabel("number of samples")
+ax.set_ylabel("FID")
+ax.set_title("the same real digits, scored with fewer samples")
+ax.legend()
+plt.show()
+assert all(a > b for a, b in zip(fids, fids[1:]))  # biased upwards: fewer samples, worse FID
+assert max(abs(v) for v in kids) < 0.01 * r["noise"]["kid"]  # KID stays near 0 on the scale of noise
+
+# %% [markdown]
+# ## Exercises
+# 1. Blur with a wider kernel (7x7, 9x9): which metrics move first?
+# 2. Build a set with two classes only. How do class KL, recall and coverage change from one class?
+# 3. Mix 10 % noise into real digits: which metric notices, and by how much?
+# 4. Score samples from the models of lessons 01-03 (`E.evaluate_samples(model.sample(N))`) and place
+#    them between the floor and the ceiling.
+#
+# ## Summary
+# - genedu measures in the features of its own MNIST classifier (shipped, >= 99.3 % test accuracy): offline and fit for digits.
+# - FID/KID see fidelity and diversity together; IS and class KL see class balance; precision and
+#   density see fidelity; recall and coverage see diversity; only the memorisation test sees copying.
+# - Always read a number against the floor (train vs test) and the ceiling (noise), at the same sample count.
