@@ -119,35 +119,40 @@ def knn_radii(features, k: int) -> torch.Tensor:
     return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
 
 
-def _nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def nearest_distances(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
     """Distance from each row of a to its nearest row of b, chunked to bound memory."""
     a, b = a.float(), b.float()  # float32: several times faster on a CPU, precise enough for a nearest neighbour
     return torch.cat([torch.cdist(a[i:i + chunk], b).min(1).values for i in range(0, len(a), chunk)])
 
 
-def precision_recall(real_features, fake_features, *, k: int = 3) -> tuple[float, float]:
+def precision_recall(real_features, fake_features, *, k: int = 3,
+                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """Precision: share of fakes inside some real k-NN ball (fidelity). Recall: share of reals inside
-    some fake k-NN ball (diversity)."""
+    some fake k-NN ball (diversity). `real_radii`: knn_radii(real_features, k), when already computed."""
     r, f = _f64(real_features), _f64(fake_features)
-    rr, fr = knn_radii(r, k), knn_radii(f, k)
+    rr = knn_radii(r, k) if real_radii is None else real_radii
+    fr = knn_radii(f, k)
     d = _pairwise(f, r)                                              # (M, N)
     precision = (d <= rr[None, :]).any(1).double().mean()
     recall = (d.T <= fr[None, :]).any(1).double().mean()
     return float(precision), float(recall)
 
 
-def density_coverage(real_features, fake_features, *, k: int = 5) -> tuple[float, float]:
+def density_coverage(real_features, fake_features, *, k: int = 5,
+                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """Density: mean count of real k-NN balls holding each fake, divided by k (about 1 for real data,
-    above 1 when fakes crowd dense regions). Coverage: share of real balls that hold at least one fake."""
+    above 1 when fakes crowd dense regions). Coverage: share of real balls that hold at least one fake.
+    `real_radii`: knn_radii(real_features, k), when already computed."""
     r, f = _f64(real_features), _f64(fake_features)
-    rr = knn_radii(r, k)
+    rr = knn_radii(r, k) if real_radii is None else real_radii
     inside = _pairwise(f, r) <= rr[None, :]                          # (M, N)
     density = inside.sum(1).double().mean() / k
     coverage = inside.any(0).double().mean()
     return float(density), float(coverage)
 
 
-def memorisation(train_features, fake_features, test_features, *, near_copy_quantile: float = 0.01) -> dict:
+def memorisation(train_features, fake_features, test_features, *, near_copy_quantile: float = 0.01,
+                 test_nn: torch.Tensor | None = None) -> dict:
     """Nearest-training-image distances of samples against those of test images.
 
     A near-copy is a sample closer to its nearest training image than the `near_copy_quantile`
@@ -155,10 +160,11 @@ def memorisation(train_features, fake_features, test_features, *, near_copy_quan
     unseen images fall there, far more means the model copies its training set.
     Returns nn_distance (median over samples), test_nn_distance (median over test images), their
     ratio (about 1 for an honest model, well below 1 for copying) and near_copy_share.
+    `test_nn`: the test images' nearest-training distances, when already computed.
     """
     tr, fk, te = _f64(train_features), _f64(fake_features), _f64(test_features)
-    d_fake = _nearest(fk, tr)
-    d_test = _nearest(te, tr)
+    d_fake = nearest_distances(fk, tr)
+    d_test = nearest_distances(te, tr) if test_nn is None else test_nn  # test_nn: the same, computed before
     thresh = torch.quantile(d_test, near_copy_quantile)
     return {
         "nn_distance": float(d_fake.median()),

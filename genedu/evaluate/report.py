@@ -23,6 +23,7 @@ from .classifier import classifier_outputs
 MIN_STABLE_FID = 2000  # below this many samples FID is biased upwards noticeably (see lesson 04)
 _REAL: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 _CALIBRATION: dict[tuple, list[dict]] = {}
+_NEIGHBOURS: dict[tuple, dict[str, torch.Tensor]] = {}
 
 
 def real_features(split: str = "test", *, data_root=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -127,8 +128,9 @@ def _score(features: torch.Tensor, probs: torch.Tensor, *, reference: str, data_
     kid_mean, kid_std = M.kid(ref_f, features, subsets=kid_subsets, subset_size=min(1000, n), seed=seed)
     hist = torch.bincount(probs.argmax(1), minlength=10).double() / n
     prior = torch.bincount(ref_y, minlength=10).double() / len(ref_y)
-    precision, recall = M.precision_recall(ref_f, features, k=3)
-    density, coverage = M.density_coverage(ref_f, features, k=5)
+    real = _real_neighbours(reference, data_root)
+    precision, recall = M.precision_recall(ref_f, features, k=3, real_radii=real["radii_3"])
+    density, coverage = M.density_coverage(ref_f, features, k=5, real_radii=real["radii_5"])
     out = {
         "n": n,
         "fid": M.fid(ref_f, features),
@@ -138,8 +140,21 @@ def _score(features: torch.Tensor, probs: torch.Tensor, *, reference: str, data_
         "class_histogram": [round(float(h), 4) for h in hist],
         "precision": precision, "recall": recall, "density": density, "coverage": coverage,
     }
-    out.update(M.memorisation(train_f, features, ref_f))
+    out.update(M.memorisation(train_f, features, ref_f, test_nn=real["test_nn"]))
     return out
+
+
+def _real_neighbours(reference: str, data_root) -> dict[str, torch.Tensor]:
+    """What the metrics need of the real images alone, computed once per process: the k-NN radii of the
+    reference features (k = 3 for precision/recall, 5 for density/coverage) and each reference image's
+    distance to its nearest training image (memorisation). Every report reuses them."""
+    key = (reference, str(data_root))
+    if key not in _NEIGHBOURS:
+        ref_f = real_features(reference, data_root=data_root)[0]
+        train_f = real_features("train", data_root=data_root)[0]
+        _NEIGHBOURS[key] = {"radii_3": M.knn_radii(ref_f, 3), "radii_5": M.knn_radii(ref_f, 5),
+                            "test_nn": M.nearest_distances(ref_f, train_f)}
+    return _NEIGHBOURS[key]
 
 
 def _reference_subset(ref_f: torch.Tensor, n: int, seed: int) -> torch.Tensor:
