@@ -232,7 +232,7 @@ def fit(model: GenerativeModel, data: MNIST, *,
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
     started = time.perf_counter() - state["seconds"]
     last_ckpt_time = time.perf_counter()
-    done = total is not None and state["step"] >= total
+    done = (total is not None and state["step"] >= total) or (seconds is not None and state["seconds"] >= seconds)
     if sample_every and state["step"] == 0 and not history.grids:
         grid()
     try:
