@@ -1,4 +1,4 @@
-"""The command line: `genedu train | sample | evaluate | showdown` (also `python -m genedu`).
+"""The command line: `genedu train | sample | evaluate | showdown | reference` (also `python -m genedu`).
 
 Each subcommand is a pair: `add_<name>(subparsers)` declares its arguments and `cmd_<name>(args)`
 runs it. Errors a user can fix (bad settings, missing data, a wrong checkpoint) print one clear
@@ -52,6 +52,41 @@ def cmd_train(args) -> int:
     return 0
 
 
+def add_showdown(sub) -> None:
+    p = sub.add_parser("showdown", help="train and score every family under the same budget; write a report")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--minutes", type=float, help="wall-clock budget per model and seed")
+    budget.add_argument("--images", type=int, help="images-seen budget per model and seed")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per model (mean and spread are reported)")
+    p.add_argument("--samples", type=int, default=10_000, help="samples scored per run (10,000 for the protocol)")
+    p.add_argument("--stages", type=int, default=3, help="evaluations along the budget (quality against time)")
+    p.add_argument("--only", nargs="+", metavar="FAMILY/PRESET", help="a subset of the contenders, e.g. vae/seed")
+    p.add_argument("--ddim-steps", type=int, nargs="*", default=[10, 25, 50, 100],
+                   help="DDIM step counts scored for the diffusion model (quality and time against steps)")
+    p.add_argument("--ddim-samples", type=int, default=2000, help="samples scored per DDIM step count")
+    p.add_argument("--data-limit", type=int, help="train on the first N training images only (quick trials)")
+    p.add_argument("--out", required=True, help="folder for results.json, report.md and figures (rerun to resume)")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+
+
+def cmd_showdown(args) -> int:
+    from .showdown import CONTENDERS, showdown, table_markdown
+
+    contenders = CONTENDERS
+    if args.only:
+        known = {c.key: c for c in CONTENDERS}
+        unknown = [k for k in args.only if k not in known]
+        if unknown:
+            raise ValueError(f"--only: unknown contender(s) {unknown}; choose from {sorted(known)}")
+        contenders = [known[k] for k in args.only]
+    results = showdown(contenders=contenders, minutes=args.minutes, images=args.images, seeds=args.seeds,
+                       n_samples=args.samples, stages=args.stages, out=args.out, device=args.device,
+                       data_limit=args.data_limit, ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples)
+    print(table_markdown(results["summary"], results["calibration"]))
+    print(f"report: {args.out}/report.md; every figure: {args.out}/results.json")
+    return 0
+
+
 def add_sample(sub) -> None:
     p = sub.add_parser("sample", help="draw samples from a checkpoint and write them to an .npz file")
     p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family of the checkpoint")
@@ -78,15 +113,17 @@ def cmd_sample(args) -> int:
     from .checkpoint import load_model
     from .utils import default_device
 
-    if args.reference:
-        raise FileNotFoundError(f"no reference checkpoint for {args.model} ships with this version of genedu yet; "
-                                "train one with `genedu train` and pass --checkpoint PATH")
+    from .reference import load_reference, reference_path
+
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
     device = torch.device(args.device) if args.device else default_device()
-    model = load_model(args.checkpoint, device=device)
+    if args.reference:
+        model, source = load_reference(args.model, device=device), reference_path(args.model)
+    else:
+        model, source = load_model(args.checkpoint, device=device), args.checkpoint
     if model.family != args.model:
-        raise ValueError(f"--model {args.model} but {args.checkpoint} holds a {model.family} checkpoint")
+        raise ValueError(f"--model {args.model} but {source} holds a {model.family} checkpoint")
     opts = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps), ("guidance", args.guidance))
             if v is not None}
     if opts and args.model != "diffusion":
@@ -105,7 +142,7 @@ def cmd_sample(args) -> int:
     if labels is not None:
         arrays["labels"] = labels.numpy()
     np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.n} samples from {args.checkpoint} to {args.out} ({seconds * 1000 / args.n:.2f} s per 1,000)")
+    print(f"wrote {args.n} samples from {source} to {args.out} ({seconds * 1000 / args.n:.2f} s per 1,000)")
     return 0
 
 
@@ -153,7 +190,38 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"train": (add_train, cmd_train)}
+def add_reference(sub) -> None:
+    p = sub.add_parser("reference", help="train, score and export a family's shipped reference checkpoint")
+    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family")
+    p.add_argument("--preset", required=True, help="the proper preset, e.g. conv, dcgan, ddpm")
+    p.add_argument("--epochs", type=float, help="budget in epochs")
+    p.add_argument("--images", type=int, help="budget in images seen")
+    p.add_argument("--seconds", type=float, help="budget in training seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ema", type=float, help="EMA decay; the reference keeps the EMA weights")
+    p.add_argument("--samples", type=int, default=10_000, help="samples scored for the recorded figures")
+    p.add_argument("--work", required=True, help="folder for the training checkpoint (rerun to resume)")
+    p.add_argument("--out-dir", help="where to write <family>.pt/.json (default: genedu/assets/references)")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+
+
+def cmd_reference(args) -> int:
+    import shlex
+
+    from .reference import make_reference
+
+    if args.epochs is None and args.images is None and args.seconds is None:
+        raise ValueError("give a budget: --epochs, --images or --seconds")
+    command = "genedu " + " ".join(shlex.quote(a) for a in args.argv)
+    path = make_reference(args.model, args.preset, work=args.work, command=command, seed=args.seed, ema=args.ema,
+                          n_samples=args.samples, out_dir=args.out_dir, device=args.device,
+                          epochs=args.epochs, images=args.images, seconds=args.seconds)
+    print(f"reference written: {path} (figures in {path.with_suffix('.json')})")
+    return 0
+
+
+COMMANDS = {"train": (add_train, cmd_train), "showdown": (add_showdown, cmd_showdown),
+            "reference": (add_reference, cmd_reference)}
 COMMANDS.update({"sample": (add_sample, cmd_sample), "evaluate": (add_evaluate, cmd_evaluate)})
 
 
@@ -169,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .data import MNISTError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command as typed (recorded with what it makes)
     try:
         return COMMANDS[args.command][1](args)
     except (ValueError, MNISTError, CheckpointError, FileNotFoundError) as e:

@@ -47,7 +47,7 @@ def test_evaluate_warns_on_few_samples(tmp_path, test_images, capsys):
     assert "biased" in capsys.readouterr().err
 
 
-def test_sample_round_trip_and_errors(tmp_path, capsys):
+def test_sample_round_trip_and_errors(tmp_path, capsys, monkeypatch):
     ckpt = tmp_path / "vae.pt"
     assert main(["train", "--model", "vae", "--preset", "seed", "--steps", "2", "--out", str(ckpt)]) == 0
     out = tmp_path / "s.npz"
@@ -58,5 +58,6 @@ def test_sample_round_trip_and_errors(tmp_path, capsys):
     assert main(["sample", "--model", "vae", "--checkpoint", str(ckpt), "--n", "5", "--out", str(out),
                  "--steps", "10", "--device", "cpu"]) == 2
     assert "only apply to --model diffusion" in capsys.readouterr().err
+    monkeypatch.setattr("genedu.reference.REFERENCE_DIR", tmp_path / "no-references")
     assert main(["sample", "--model", "gan", "--reference", "--n", "5", "--out", str(out)]) == 2
     assert "no reference checkpoint" in capsys.readouterr().err
