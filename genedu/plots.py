@@ -151,6 +151,24 @@ def quality_vs_time(runs: list[dict], *, x: str = "seconds"):
     return fig
 
 
+def ddim_steps_curve(runs: list[dict]):
+    """FID (left) and sampling seconds per 1,000 images (right) against the number of DDIM steps."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    right = ax.twinx()
+    for i, r in enumerate(runs):
+        steps = [c["steps"] for c in r["ddim_curve"]]
+        ax.plot(steps, [c["fid"] for c in r["ddim_curve"]], "o-", color=f"C{i}", label=f"{r['label']} seed {r['seed']}")
+        right.plot(steps, [c["seconds_per_1000"] for c in r["ddim_curve"]], "s--", color=f"C{i}", alpha=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("DDIM steps")
+    ax.set_ylabel("FID (solid)")
+    right.set_ylabel("s per 1,000 samples (dashed)")
+    ax.legend(fontsize=8)
+    ax.set_title("fewer steps: faster sampling, at a price in quality")
+    fig.tight_layout()
+    return fig
+
+
 # ---- lesson 02: GANs ----------------------------------------------------------------------------
 
 def gan_losses(history, *, smooth: int = 20, title: str = ""):

@@ -1,0 +1,382 @@
+"""The showdown: VAE vs GAN vs diffusion, trained on the same data under the same budget, measured.
+
+For every contender (a family and a preset: the original notebook's `seed` model and the proper one
+of each family) and every seed, `showdown` trains with `fit` under the same budget (images seen or
+wall-clock minutes: fair across families, since a GAN takes two optimiser steps per batch), evaluates
+at stages of the budget (quality against training time), samples with fixed noise, scores the samples
+with the evaluation suite and writes
+
+    <out>/results.json   every figure, per contender and seed, plus the mean and spread over seeds
+    <out>/report.md      the table, the verdicts computed from it, and the figures below
+    <out>/*.png          side-by-side sample grids on the same noise; quality against training time
+
+An interrupted showdown resumes: finished runs are read back from results.json and a run stopped
+mid-training continues from its checkpoint (`fit(resume=True)`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import MNIST, load_mnist
+from .models.base import MODEL_REGISTRY, _import_families
+from .train import fit
+from .utils import count_parameters, default_device
+
+
+@dataclass(frozen=True)
+class Contender:
+    family: str  # registry name: "vae", "gan" or "diffusion"
+    preset: str  # a preset of that family
+    label: str  # how tables and figures name it
+    ema: float | None = None  # EMA decay for training (sampling uses the EMA weights)
+    sample_options: dict = field(default_factory=dict)  # passed to model.sample (e.g. DDIM steps)
+    likelihood: bool = False  # whether to report a likelihood (nats) for it
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}/{self.preset}"
+
+
+# The original notebook's three models and genedu's proper one of each family.
+CONTENDERS = [
+    Contender("vae", "seed", "VAE (seed)"),
+    Contender("vae", "conv", "VAE (conv)", likelihood=True),
+    Contender("gan", "seed", "GAN (seed)"),
+    Contender("gan", "dcgan", "GAN (dcgan)"),
+    Contender("diffusion", "seed", "Diffusion (seed)"),
+    Contender("diffusion", "ddpm", "DDPM", ema=0.999, sample_options={"sampler": "ddim", "steps": 50}),
+]
+
+METRICS = ["fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "class_kl"]
+LOWER_IS_BETTER = {"fid", "kid", "class_kl", "nll_nats", "seconds_per_1000", "train_seconds"}
+
+
+def _stat(values: list[float]) -> dict[str, float]:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
+    return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
+            "n": len(vals)}
+
+
+def _resolve(contenders) -> list[Contender]:
+    _import_families()
+    out = []
+    for c in contenders:
+        if c.family not in MODEL_REGISTRY:
+            raise ValueError(f"showdown: unknown family {c.family!r}; known: {sorted(MODEL_REGISTRY)}")
+        if c.preset not in MODEL_REGISTRY[c.family].PRESETS:
+            raise ValueError(f"showdown: {c.family} has no preset {c.preset!r}; "
+                             f"presets: {sorted(MODEL_REGISTRY[c.family].PRESETS)}")
+        out.append(c)
+    return out
+
+
+def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None, seconds: float | None,
+            stages: int, n_samples: int, out: Path, device, progress: bool = True,
+            test_data: MNIST | None = None, likelihood_k: int = 100, likelihood_n: int = 2000,
+            ddim_steps: tuple[int, ...] = (), ddim_samples: int = 2000) -> dict[str, Any]:
+    """Train one contender with one seed, in `stages` equal parts of the budget, scoring after each.
+
+    The last stage is scored on `n_samples` samples, the earlier ones on fewer (they only draw the
+    quality-against-time curve). A diffusion contender sampled with DDIM is also scored at each of
+    `ddim_steps` (on `ddim_samples` samples): quality and time against the number of steps.
+    """
+    torch.manual_seed(seed)
+    model = MODEL_REGISTRY[contender.family].from_preset(contender.preset)
+    ckpt = out / "checkpoints" / f"{contender.family}_{contender.preset}_seed{seed}.pt"
+    curve, history, report = [], None, {}
+    for s in range(1, stages + 1):
+        budget = {}
+        if images is not None:
+            budget["images"] = math.ceil(images * s / stages)
+        if seconds is not None:
+            budget["seconds"] = seconds * s / stages
+        history = fit(model, data, seed=seed, device=device, ema=contender.ema, checkpoint=ckpt, resume=True,
+                      progress=progress, **budget)
+        sampler = history.ema.module if history.ema is not None else model
+        n_stage = n_samples if s == stages else min(n_samples, max(500, n_samples // 4))
+        report = sample_and_score(sampler, contender.sample_options, n_stage, seed=seed)
+        curve.append({"images": history.last("images"), "seconds": history.last("seconds"),
+                      "fid": report["fid"], "n_samples": n_stage})
+        if progress:
+            print(f"  {contender.label} seed {seed}, stage {s}/{stages}: {curve[-1]['images']:,.0f} images, "
+                  f"{curve[-1]['seconds']:.0f} s, FID {report['fid']:.2f} ({n_stage} samples)")
+    sampler = history.ema.module if history.ema is not None else model
+    grid_labels = torch.arange(64) % 10 if sampler.conditional else None
+    with torch.no_grad():  # the same noise for every contender: seeded 0, whatever the run's seed
+        grid = sampler.sample(64, labels=grid_labels, generator=torch.Generator().manual_seed(0),
+                              **contender.sample_options).cpu()
+    (out / "grids").mkdir(exist_ok=True)
+    torch.save(grid, out / "grids" / f"{contender.family}_{contender.preset}_seed{seed}.pt")
+    result = {
+        "family": contender.family, "preset": contender.preset, "label": contender.label, "seed": seed,
+        "parameters": count_parameters(model), "images_seen": curve[-1]["images"],
+        "train_seconds": curve[-1]["seconds"], "curve": curve,
+        "final_loss": history.mean("loss", last=50),
+        **report,
+    }
+    if contender.sample_options.get("sampler") == "ddim" and ddim_steps:
+        result["ddim_curve"] = []
+        for k in ddim_steps:
+            r = sample_and_score(sampler, {**contender.sample_options, "steps": k}, min(ddim_samples, n_samples),
+                                 seed=seed)
+            result["ddim_curve"].append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
+                                         "n_samples": r["n"]})
+    if contender.likelihood and test_data is not None:
+        from .evaluate.likelihood import iwae_nll
+
+        result["nll_nats"] = float(iwae_nll(model, test_data, k=likelihood_k, n=likelihood_n))
+        result["nll_setting"] = f"IWAE k={likelihood_k}, first {min(likelihood_n, len(test_data))} test images"
+    return result
+
+
+def sample_and_score(model, sample_options: dict, n: int, *, seed: int = 0) -> dict[str, Any]:
+    """Draw n samples (balanced labels for a conditional model), time them, and score them (no
+    calibration rows: the showdown measures those once)."""
+    from .evaluate import evaluate_samples
+
+    model.eval()
+    g = torch.Generator().manual_seed(10_000 + seed)
+    labels = (torch.arange(n) % model.config.num_classes) if model.conditional else None
+    chunks, start = [], time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, n, 500):
+            lab = None if labels is None else labels[i:i + 500].to(model.device)
+            chunks.append(model.sample(min(500, n - i), labels=lab, generator=g, **sample_options).float().cpu())
+    seconds = time.perf_counter() - start
+    samples = torch.cat(chunks)
+    report = evaluate_samples(samples, labels=labels, sample_seconds=seconds, with_calibration=False).as_dict()
+    report["seconds_per_1000"] = 1000 * seconds / n
+    return report
+
+
+def showdown(*, contenders: list[Contender] | None = None, minutes: float | None = None,
+             images: int | None = None, seeds: int | list[int] = 1, n_samples: int = 10_000,
+             stages: int = 3, out: str | Path = "showdown", device=None, progress: bool = True,
+             data_limit: int | None = None, likelihood_k: int = 100, likelihood_n: int = 2000,
+             ddim_steps: tuple[int, ...] = (10, 25, 50, 100), ddim_samples: int = 2000) -> dict[str, Any]:
+    """Run the showdown; return the results dict (also written to `<out>/results.json`, with a report).
+
+    `minutes` (wall clock per run) or `images` (images seen per run) is the budget every contender gets;
+    `seeds` is a count or a list; `n_samples` is scored per run (10,000 for the protocol's figures);
+    `stages` evaluations along the way draw the quality-against-training-time curve; `data_limit` trains
+    on the first images only (fast mode); `ddim_steps` are the step counts of the DDIM curve.
+    Finished runs are kept in results.json as they end, so a second call with the same settings
+    resumes where the first stopped (and a run cut off mid-training continues from its checkpoint);
+    a call that only adds seeds trains the new seeds and reports over all of them.
+    """
+    if minutes is None and images is None:
+        raise ValueError("showdown needs a budget: minutes= (wall clock per run) or images= (images seen per run)")
+    if (minutes is not None and minutes <= 0) or (images is not None and images <= 0):
+        raise ValueError(f"the showdown budget must be positive, got minutes={minutes}, images={images}")
+    if n_samples < 100:
+        raise ValueError(f"n_samples={n_samples} is too few to score; use at least 100 (10,000 for the protocol)")
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, got {stages}")
+    contenders = _resolve(contenders or CONTENDERS)
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seeds:
+        raise ValueError("showdown needs at least one seed")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    settings = {"minutes": minutes, "images": images, "seeds": seeds, "n_samples": n_samples, "stages": stages,
+                "data_limit": data_limit, "likelihood_k": likelihood_k, "likelihood_n": likelihood_n,
+                "ddim_steps": list(ddim_steps), "ddim_samples": ddim_samples,
+                "contenders": [asdict(c) for c in contenders]}
+    results = {"settings": settings, "runs": []}
+    if results_path.is_file():  # resume; more seeds than before extend the showdown, other changes are refused
+        saved = json.loads(results_path.read_text())
+        if {**saved.get("settings", {}), "seeds": None} != {**settings, "seeds": None}:
+            raise ValueError(f"{results_path} holds a showdown with other settings; use another out folder "
+                             "or delete it to start afresh")
+        settings["seeds"] = sorted(set(saved["settings"]["seeds"]) | set(seeds))
+        results = {**saved, "settings": settings}
+    device = torch.device(device) if device is not None else default_device()
+    data = load_mnist("train")
+    if data_limit:
+        data = data.subset(torch.arange(min(data_limit, len(data))))
+    test = load_mnist("test")
+    done = {(r["family"], r["preset"], r["seed"]) for r in results["runs"]}
+    todo = [(c, seed) for c in contenders for seed in seeds if (c.family, c.preset, seed) not in done]
+    if progress and done:
+        print(f"showdown: resuming; {len(done)} run(s) already in {results_path}, {len(todo)} to go")
+    for i, (c, seed) in enumerate(todo, 1):
+        if progress:
+            print(f"showdown [{i}/{len(todo)}]: {c.label}, seed {seed}")
+        run = run_one(c, data, seed=seed, images=images, seconds=None if minutes is None else 60 * minutes,
+                      stages=stages, n_samples=n_samples, out=out, device=device, progress=progress,
+                      test_data=test, likelihood_k=likelihood_k, likelihood_n=likelihood_n,
+                      ddim_steps=tuple(ddim_steps), ddim_samples=ddim_samples)
+        results["runs"].append(run)
+        _write_json(results_path, results)  # a finished run is never trained again
+    from .evaluate import calibration
+
+    results["calibration"] = calibration(n_samples)
+    results["summary"] = summarise(results["runs"], contenders)
+    results["verdicts"] = verdicts(results["summary"])
+    results["machine"] = _machine(device)
+    _write_json(results_path, results)
+    write_report(results, out)
+    return results
+
+
+def summarise(runs: list[dict], contenders: list[Contender]) -> dict[str, dict]:
+    """Mean and spread over seeds of every figure, per contender."""
+    keys = ["parameters", "train_seconds", "images_seen"] + METRICS + ["conditional_accuracy", "seconds_per_1000",
+                                                                     "nll_nats"]
+    summary = {}
+    for c in contenders:
+        mine = [r for r in runs if r["family"] == c.family and r["preset"] == c.preset]
+        if mine:
+            summary[c.key] = {"label": c.label, "family": c.family, "preset": c.preset, "seeds": len(mine),
+                              **{k: _stat([r.get(k) for r in mine]) for k in keys if any(k in r for r in mine)}}
+    return summary
+
+
+# (name, metric, what it says about a family): the criteria of the strengths and limitations table
+CRITERIA = [
+    ("sample quality", "fid", "FID"),
+    ("fidelity", "precision", "precision"),
+    ("diversity", "recall", "recall"),
+    ("class balance", "class_kl", "class KL"),
+    ("sampling speed", "seconds_per_1000", "s per 1,000 samples"),
+    ("training cost", "train_seconds", "training seconds"),
+    ("controllability", "conditional_accuracy", "accuracy on requested classes"),
+    ("likelihood", "nll_nats", "NLL in nats"),
+]
+
+
+def verdicts(summary: dict[str, dict]) -> list[dict[str, Any]]:
+    """For every criterion, the best and the worst contender by mean, with the figures behind them.
+
+    A criterion only some contenders report (likelihood, controllability) names who has it at all:
+    "n/a" is itself a verdict (a GAN has no likelihood).
+    """
+    rows = []
+    for name, key, unit in CRITERIA:
+        cands = sorted((v[key]["mean"], k) for k, v in summary.items() if key in v and not math.isnan(v[key]["mean"]))
+        if not cands:
+            continue
+        if key not in LOWER_IS_BETTER:
+            cands = cands[::-1]
+        best, worst = cands[0], cands[-1]
+        rows.append({"criterion": name, "metric": key, "unit": unit,
+                     "best": summary[best[1]]["label"], "best_value": best[0],
+                     "worst": summary[worst[1]]["label"], "worst_value": worst[0],
+                     "lacking": [v["label"] for k, v in summary.items() if key not in v]})
+    return rows
+
+
+def strengths_and_limitations(summary: dict[str, dict]) -> dict[str, dict[str, list[str]]]:
+    """Per contender: the criteria where it is best (strengths) and worst or absent (limitations)."""
+    table = {v["label"]: {"strengths": [], "limitations": []} for v in summary.values()}
+    for row in verdicts(summary):
+        if len(summary) - len(row["lacking"]) > 1:
+            table[row["best"]]["strengths"].append(f"{row['criterion']} ({row['unit']} {row['best_value']:.3g})")
+            table[row["worst"]]["limitations"].append(f"{row['criterion']} ({row['unit']} {row['worst_value']:.3g})")
+        for label in row["lacking"]:
+            table[label]["limitations"].append(f"no {row['criterion']}")
+    return table
+
+
+def seed_ratios(summary: dict[str, dict]) -> dict[str, float]:
+    """FID of each family's seed preset divided by its proper preset's (the improvement at equal budget)."""
+    out = {}
+    for v in summary.values():
+        seed = summary.get(f"{v['family']}/seed")
+        if v["preset"] != "seed" and seed and "fid" in v and "fid" in seed:
+            out[v["family"]] = seed["fid"]["mean"] / v["fid"]["mean"]
+    return out
+
+
+def _machine(device) -> dict:
+    import os
+    import platform
+
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__}
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
+    tmp.replace(path)
+
+
+def _fmt(stat: dict | None) -> str:
+    if not stat or stat["n"] == 0:
+        return "n/a"
+    m, s = stat["mean"], stat["std"]
+    return f"{m:.4g} ± {s:.2g}" if stat["n"] > 1 else f"{m:.4g}"
+
+
+TABLE_COLUMNS = ["parameters", "train_seconds", "images_seen"] + METRICS + ["conditional_accuracy",
+                                                                           "seconds_per_1000", "nll_nats"]
+
+
+def table_markdown(summary: dict[str, dict], calibration: list[dict] | None = None) -> str:
+    """The results as a Markdown table (mean ± std over seeds), with the calibration rows under it."""
+    head = "| model | " + " | ".join(TABLE_COLUMNS) + " |\n|---|" + "---|" * len(TABLE_COLUMNS) + "\n"
+    rows = "".join(f"| {v['label']} | " + " | ".join(_fmt(v.get(c)) for c in TABLE_COLUMNS) + " |\n"
+                   for v in summary.values())
+    for cal in calibration or []:
+        rows += f"| *{cal['name']}* | " + " | ".join(
+            f"{cal[c]:.4g}" if isinstance(cal.get(c), (int, float)) else "" for c in TABLE_COLUMNS) + " |\n"
+    return head + rows
+
+
+def write_report(results: dict, out: Path) -> Path:
+    """report.md: settings, the table, the verdicts, strengths and limitations, and the figures beside it."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    s = results["settings"]
+    budget = f"{s['minutes']} min per run" if s["minutes"] else f"{s['images']:,} images seen per run"
+    summary = results["summary"]
+    lines = ["# genedu showdown\n\n",
+             f"Budget: {budget}; seeds {s['seeds']}; {s['n_samples']:,} samples scored per run"
+             f"{'; trained on the first ' + format(s['data_limit'], ',') + ' images' if s['data_limit'] else ''}; "
+             f"machine: {results.get('machine', {})}.\n\n",
+             "## Results (mean ± std over seeds; the last two rows calibrate the scale)\n\n",
+             table_markdown(summary, results.get("calibration")),
+             "\n## Verdicts (computed from the table)\n\n| criterion | best | worst |\n|---|---|---|\n"]
+    lines += [f"| {v['criterion']} ({v['unit']}) | {v['best']}: {v['best_value']:.4g} | "
+              f"{v['worst']}: {v['worst_value']:.4g} |\n" for v in results.get("verdicts", [])]
+    lines.append("\n## Strengths and limitations\n\n| model | strengths | limitations |\n|---|---|---|\n")
+    for label, sl in strengths_and_limitations(summary).items():
+        lines.append(f"| {label} | {'; '.join(sl['strengths']) or '-'} | {'; '.join(sl['limitations']) or '-'} |\n")
+    ratios = seed_ratios(summary)
+    if ratios:
+        lines.append("\n## The proper model against the original notebook's, same budget\n\n")
+        lines += [f"- {fam}: the seed preset's FID is {r:.1f}x the proper preset's\n" for fam, r in ratios.items()]
+    plots.quality_vs_time(results["runs"]).savefig(out / "quality_vs_time.png", dpi=100, bbox_inches="tight")
+    lines.append("\n## Quality against training time\n\n![FID against training time](quality_vs_time.png)\n")
+    ddim = [r for r in results["runs"] if r.get("ddim_curve")]
+    if ddim:
+        plots.ddim_steps_curve(ddim).savefig(out / "ddim_steps.png", dpi=100, bbox_inches="tight")
+        lines.append("\n## DDIM steps against quality and time\n\n![DDIM steps](ddim_steps.png)\n")
+    first_seed = s["seeds"][0]
+    grids = {}
+    for v in summary.values():
+        f = out / "grids" / f"{v['family']}_{v['preset']}_seed{first_seed}.pt"
+        if f.is_file():
+            grids[v["label"]] = torch.load(f, weights_only=True)
+    if grids:
+        plots.grids_side_by_side(grids, nrow=8).savefig(out / "samples.png", dpi=100, bbox_inches="tight")
+        lines.append("\n## Samples on the same noise\n\n![samples](samples.png)\n")
+    plt.close("all")
+    path = out / "report.md"
+    path.write_text("".join(lines))
+    return path

@@ -1,0 +1,99 @@
+"""The showdown end to end on a tiny budget: results.json, report and figures; verdicts computed from
+the numbers; an interrupted showdown resumes without retraining what finished; bad settings refused."""
+
+import json
+
+import pytest
+
+from genedu import showdown as S
+from genedu.cli import main
+
+TINY = dict(images=256, n_samples=100, stages=2, data_limit=1024, progress=False, device="cpu",
+            likelihood_k=2, likelihood_n=50, ddim_steps=(2, 4), ddim_samples=100)
+PAIR = [S.Contender("vae", "seed", "VAE (seed)"), S.Contender("vae", "mlp", "VAE (mlp)", likelihood=True)]
+
+
+def test_showdown_writes_results_report_and_figures(tmp_path):
+    contenders = PAIR + [S.Contender("diffusion", "ddpm", "DDPM", ema=0.9,
+                                     sample_options={"sampler": "ddim", "steps": 3})]
+    res = S.showdown(contenders=contenders, seeds=2, out=tmp_path, **TINY)
+    assert len(res["runs"]) == 6
+    for run in res["runs"]:
+        assert run["images_seen"] >= 256 and len(run["curve"]) == 2
+        assert run["curve"][0]["images"] < run["curve"][1]["images"]
+        assert run["n"] == 100 and run["fid"] > 0 and 1 <= run["inception_score"] <= 10
+    ddpm = [r for r in res["runs"] if r["family"] == "diffusion"]
+    assert all([c["steps"] for c in r["ddim_curve"]] == [2, 4] for r in ddpm)
+    assert all("conditional_accuracy" in r for r in ddpm)  # the ddpm preset is class-conditional
+    mlp = res["summary"]["vae/mlp"]
+    assert mlp["seeds"] == 2 and mlp["fid"]["n"] == 2 and mlp["fid"]["std"] >= 0
+    assert 0 < mlp["nll_nats"]["mean"] < 784  # a likelihood only where the family has one
+    assert "nll_nats" not in res["summary"]["vae/seed"]
+    # verdicts follow the numbers
+    fid = {v["label"]: v["fid"]["mean"] for v in res["summary"].values()}
+    row = next(v for v in res["verdicts"] if v["metric"] == "fid")
+    assert row["best"] == min(fid, key=fid.get) and row["worst"] == max(fid, key=fid.get)
+    assert [c["name"] for c in res["calibration"]] == ["train vs test (floor)", "noise (ceiling)"]
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["summary"] == json.loads(json.dumps(res["summary"]))
+    report = (tmp_path / "report.md").read_text()
+    for text in ("VAE (mlp)", "train vs test (floor)", "Strengths and limitations", "ddim_steps.png", "samples.png"):
+        assert text in report
+    for png in ("quality_vs_time.png", "ddim_steps.png", "samples.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+
+
+def test_interrupted_showdown_resumes_without_retraining(tmp_path, monkeypatch):
+    real_run_one, calls = S.run_one, []
+
+    def run_one_then_crash(contender, *args, **kwargs):
+        if contender.preset == "mlp":
+            raise KeyboardInterrupt  # the learner's Colab disconnects during the second run
+        calls.append(contender.key)
+        return real_run_one(contender, *args, **kwargs)
+
+    monkeypatch.setattr(S, "run_one", run_one_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        S.showdown(contenders=PAIR, out=tmp_path, **TINY)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [r["preset"] for r in saved["runs"]] == ["seed"]
+
+    def counting_run_one(contender, *args, **kwargs):
+        calls.append(contender.key)
+        return real_run_one(contender, *args, **kwargs)
+
+    monkeypatch.setattr(S, "run_one", counting_run_one)
+    res = S.showdown(contenders=PAIR, out=tmp_path, **TINY)
+    assert calls == ["vae/seed", "vae/mlp"]  # vae/seed was not trained a second time
+    assert [r["preset"] for r in res["runs"]] == ["seed", "mlp"]
+    res = S.showdown(contenders=PAIR, out=tmp_path, seeds=[0, 1], **TINY)  # one more seed: only it is trained
+    assert calls == ["vae/seed", "vae/mlp", "vae/seed", "vae/mlp"]
+    assert res["summary"]["vae/mlp"]["seeds"] == 2 and res["settings"]["seeds"] == [0, 1]
+    with pytest.raises(ValueError, match="other settings"):
+        S.showdown(contenders=PAIR, out=tmp_path, **{**TINY, "images": 512})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(), "needs a budget"),
+    (dict(images=-5), "must be positive"),
+    (dict(minutes=0.0), "must be positive"),
+    (dict(images=100, n_samples=10), "too few"),
+    (dict(images=100, seeds=[]), "at least one seed"),
+    (dict(images=100, stages=0), "stages"),
+    (dict(images=100, contenders=[S.Contender("gan", "huge", "?")]), "no preset 'huge'"),
+    (dict(images=100, contenders=[S.Contender("flow", "seed", "?")]), "unknown family"),
+])
+def test_bad_settings_are_refused(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        S.showdown(out=tmp_path, progress=False, **kwargs)
+
+
+def test_cli_showdown(tmp_path, capsys):
+    out = tmp_path / "sd"
+    assert main(["showdown", "--images", "128", "--samples", "100", "--stages", "1", "--only", "gan/seed",
+                 "--data-limit", "512", "--out", str(out), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "GAN (seed)" in printed and "noise (ceiling)" in printed
+    assert (out / "report.md").is_file()
+    assert main(["showdown", "--images", "128", "--only", "gan/huge", "--out", str(out)]) == 2
+    assert "unknown contender" in capsys.readouterr().err
