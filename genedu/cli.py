@@ -195,8 +195,9 @@ def add_reference(sub) -> None:
     p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family")
     p.add_argument("--preset", required=True, help="the proper preset, e.g. conv, dcgan, ddpm")
     p.add_argument("--epochs", type=float, help="budget in epochs")
+    p.add_argument("--steps", type=int, help="budget in optimiser steps")
     p.add_argument("--images", type=int, help="budget in images seen")
-    p.add_argument("--seconds", type=float, help="budget in training seconds")
+    p.add_argument("--seconds", type=float, help="budget in training seconds (not reproducible elsewhere)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ema", type=float, help="EMA decay; the reference keeps the EMA weights")
     p.add_argument("--samples", type=int, default=10_000, help="samples scored for the recorded figures")
@@ -210,12 +211,12 @@ def cmd_reference(args) -> int:
 
     from .reference import make_reference
 
-    if args.epochs is None and args.images is None and args.seconds is None:
-        raise ValueError("give a budget: --epochs, --images or --seconds")
+    if args.epochs is None and args.steps is None and args.images is None and args.seconds is None:
+        raise ValueError("give a budget: --epochs, --steps, --images or --seconds")
     command = "genedu " + " ".join(shlex.quote(a) for a in args.argv)
     path = make_reference(args.model, args.preset, work=args.work, command=command, seed=args.seed, ema=args.ema,
                           n_samples=args.samples, out_dir=args.out_dir, device=args.device,
-                          epochs=args.epochs, images=args.images, seconds=args.seconds)
+                          epochs=args.epochs, steps=args.steps, images=args.images, seconds=args.seconds)
     print(f"reference written: {path} (figures in {path.with_suffix('.json')})")
     return 0
 
