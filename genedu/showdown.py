@@ -273,10 +273,10 @@ def verdicts(summary: dict[str, dict]) -> list[dict[str, Any]]:
             continue
         if key not in LOWER_IS_BETTER:
             cands = cands[::-1]
-        best, worst = cands[0], cands[-1]
+        best, worst = cands[0], cands[-1] if len(cands) > 1 else (None, None)
         rows.append({"criterion": name, "metric": key, "unit": unit,
                      "best": summary[best[1]]["label"], "best_value": best[0],
-                     "worst": summary[worst[1]]["label"], "worst_value": worst[0],
+                     "worst": summary[worst[1]]["label"] if worst[1] else None, "worst_value": worst[0],
                      "lacking": [v["label"] for k, v in summary.items() if key not in v]})
     return rows
 
@@ -356,7 +356,8 @@ def write_report(results: dict, out: Path) -> Path:
              table_markdown(summary, results.get("calibration")),
              "\n## Verdicts (computed from the table)\n\n| criterion | best | worst |\n|---|---|---|\n"]
     lines += [f"| {v['criterion']} ({v['unit']}) | {v['best']}: {v['best_value']:.4g} | "
-              f"{v['worst']}: {v['worst_value']:.4g} |\n" for v in results.get("verdicts", [])]
+              + (f"{v['worst']}: {v['worst_value']:.4g}" if v["worst"] else "only one has it") + " |\n"
+              for v in results.get("verdicts", [])]
     lines.append("\n## Strengths and limitations\n\n| model | strengths | limitations |\n|---|---|---|\n")
     for label, sl in strengths_and_limitations(summary).items():
         lines.append(f"| {label} | {'; '.join(sl['strengths']) or '-'} | {'; '.join(sl['limitations']) or '-'} |\n")
