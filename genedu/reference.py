@@ -60,6 +60,17 @@ def load_reference(family: str, *, device: str | torch.device = "cpu") -> Genera
     return model.to(device).eval()
 
 
+def sample_reference(model: GenerativeModel, family: str, n: int, *, seed: int = 0, steps: int | None = None):
+    """n samples of a reference from a generator seeded `seed`, with the sampler it was scored with
+    (`steps` overrides a diffusion model's DDIM steps); class-balanced labels 0..9 when it is conditional."""
+    opts = dict(SAMPLE_OPTIONS[family])
+    if steps is not None and "steps" in opts:
+        opts["steps"] = steps
+    labels = (torch.arange(n) % model.config.num_classes).to(model.device) if model.conditional else None
+    with torch.no_grad():
+        return model.sample(n, labels=labels, generator=torch.Generator().manual_seed(seed), **opts).cpu()
+
+
 def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,
                      meta: dict[str, Any] | None = None) -> Path:
     """Write a trained checkpoint as its family's reference: EMA weights if any, fp16, no optimiser.

@@ -114,7 +114,6 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         if progress:
             print(f"  {contender.label} seed {seed}, stage {s}/{stages}: {curve[-1]['images']:,.0f} images, "
                   f"{curve[-1]['seconds']:.0f} s, FID {report['fid']:.2f} ({n_stage} samples)")
-    sampler = history.ema.module if history.ema is not None else model
     grid_labels = torch.arange(64) % 10 if sampler.conditional else None
     with torch.no_grad():  # the same noise for every contender: seeded 0, whatever the run's seed
         grid = sampler.sample(64, labels=grid_labels, generator=torch.Generator().manual_seed(0),

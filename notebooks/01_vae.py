@@ -333,16 +333,14 @@ picker
 
 # %%
 from genedu.evaluate import predict_labels
-from genedu.reference import has_reference, load_reference, reference_info
+from genedu.reference import has_reference, load_reference, reference_info, sample_reference
 
 if has_reference("vae"):
     reference = load_reference("vae", device=device)
     info = reference_info("vae")
     print(info["command"])
     print({k: round(info["evaluation"][k], 3) for k in ("n", "fid", "inception_score", "precision", "recall", "class_kl")})
-    with torch.no_grad():
-        ref_labels = None
-        ref_samples = reference.sample(200, labels=ref_labels, generator=torch.Generator().manual_seed(0)).cpu()
+    ref_samples = sample_reference(reference, "vae", 200)
     image_grid(ref_samples[:80], nrow=10, title="the reference conv VAE, trained by genedu")
     plt.show()
     assert ref_samples.shape == (200, 1, 28, 28) and ref_samples.min() >= -1 and ref_samples.max() <= 1

@@ -453,16 +453,14 @@ assert explorer.samples.shape == (20, 1, 28, 28) and explorer.seconds > 0
 
 # %%
 from genedu.evaluate import predict_labels
-from genedu.reference import has_reference, load_reference, reference_info
+from genedu.reference import has_reference, load_reference, reference_info, sample_reference
 
 if has_reference("diffusion"):
     reference = load_reference("diffusion", device=device)
     info = reference_info("diffusion")
     print(info["command"])
     print({k: round(info["evaluation"][k], 3) for k in ("n", "fid", "inception_score", "precision", "recall", "class_kl")})
-    with torch.no_grad():
-        ref_labels = torch.arange(200) % 10
-        ref_samples = reference.sample(200, labels=ref_labels, generator=torch.Generator().manual_seed(0), sampler="ddim", steps=10 if FAST else 50).cpu()
+    ref_samples = sample_reference(reference, "diffusion", 200, steps=10 if FAST else None)
     image_grid(ref_samples[:80], nrow=10, title="the reference DDPM, trained by genedu")
     plt.show()
     assert ref_samples.shape == (200, 1, 28, 28) and ref_samples.min() >= -1 and ref_samples.max() <= 1

@@ -49,7 +49,7 @@ from IPython.display import Markdown, display
 import genedu
 from genedu import plots
 from genedu import showdown as S
-from genedu.reference import has_reference, load_reference, reference_info
+from genedu.reference import SAMPLE_OPTIONS, has_reference, load_reference, reference_info, sample_reference
 from genedu.utils import default_device, fast_mode, seed_everything
 
 device = default_device()
@@ -241,13 +241,11 @@ for family, preset in (("vae", "conv"), ("gan", "dcgan"), ("diffusion", "ddpm"))
         continue
     info = reference_info(family)
     model = load_reference(family, device=device)
-    opts = {"sampler": "ddim", "steps": 10 if FAST else 50} if family == "diffusion" else {}
+    steps = 10 if FAST and family == "diffusion" else None  # fast mode: fewer DDIM steps
+    opts = {**SAMPLE_OPTIONS[family], **({"steps": steps} if steps else {})}
     rep = S.sample_and_score(model, opts, N_REF, seed=0)
     ref_rows[family] = rep
-    with torch.no_grad():
-        ref_grids[f"{family} reference"] = model.sample(
-            64, labels=torch.arange(64) % 10 if model.conditional else None,
-            generator=torch.Generator().manual_seed(0), **opts).cpu()
+    ref_grids[f"{family} reference"] = sample_reference(model, family, 64, steps=steps)
     seed_fid = summary[f"{family}/seed"]["fid"]["mean"]
     print(f"{family:9s} reference ({info['preset']}, {info['budget']}): FID {rep['fid']:.2f} on {N_REF} samples here "
           f"(recorded: {info['evaluation']['fid']:.2f} on {info['evaluation']['n']:,}); seed preset above: {seed_fid:.2f}")
