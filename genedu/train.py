@@ -35,22 +35,35 @@ class TrainingDiverged(RuntimeError):
 
 
 class EMA(torch.nn.Module):
-    """Exponential moving average of a model's weights: ema = decay * ema + (1 - decay) * weights.
+    """Exponential moving average of a model's weights: ema = d_n * ema + (1 - d_n) * weights.
 
+    With `warmup` (the default) the decay grows with the number of updates n,
+    d_n = min(decay, (1 + n) / (10 + n)) (as in TensorFlow's ExponentialMovingAverage with num_updates),
+    so early averages do not keep the random initial weights: with a fixed 0.999, 0.999^700 = 50 % of
+    the average is still the initial weights after 700 steps. Checkpoints made before genedu 0.3
+    averaged without warm-up: pass warmup=False (fit(ema_warmup=False)) to reproduce them.
     `ema.module` is a full copy of the model, usable for sampling; buffers are copied as they are.
     """
 
-    def __init__(self, model: torch.nn.Module, decay: float):
+    def __init__(self, model: torch.nn.Module, decay: float, *, warmup: bool = True):
         super().__init__()
         if not 0.0 < decay < 1.0:
             raise ValueError(f"EMA decay must lie strictly between 0 and 1, got {decay}")
-        self.decay = decay
+        self.decay, self.warmup = decay, warmup
         self.module = copy.deepcopy(model).eval().requires_grad_(False)
 
+    def decay_at(self, n: int | None) -> float:
+        """The decay used for update number n (0-based); the fixed decay without warm-up or n."""
+        if not self.warmup or n is None:
+            return self.decay
+        return min(self.decay, (1 + n) / (10 + n))
+
     @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
+    def update(self, model: torch.nn.Module, n: int | None = None) -> None:
+        """Average `model` in, as update number `n` (fit passes the steps taken before this one)."""
+        d = self.decay_at(n)
         for e, p in zip(self.module.parameters(), model.parameters()):
-            e.lerp_(p, 1.0 - self.decay)
+            e.lerp_(p, 1.0 - d)
         for e, b in zip(self.module.buffers(), model.buffers()):
             e.copy_(b)
 
@@ -147,7 +160,8 @@ def _set_rng_state(state: dict) -> None:
 def fit(model: GenerativeModel, data: MNIST, *,
         epochs: float | None = None, steps: int | None = None, images: int | None = None,
         seconds: float | None = None, batch_size: int | None = None, seed: int = 0,
-        device: str | torch.device | None = None, ema: float | None = None,
+        device: str | torch.device | None = None, ema: float | None = None, ema_warmup: bool = True,
+        lr_warmup: int = 0, lr_decay: str | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         checkpoint_minutes: float | None = None, resume: bool = False,
         sample_every: int | None = None, n_grid: int = 64, grid_seed: int = 0,
@@ -164,7 +178,11 @@ def fit(model: GenerativeModel, data: MNIST, *,
     the end; with `resume=True` an existing one is loaded and training continues exactly where it
     stopped (weights, optimisers, EMA, RNG, step, data order), so straight and resumed runs match.
     `sample_every` stores a grid of `n_grid` samples from fixed noise (seeded `grid_seed`) every so
-    many steps in `history.grids`. `ema` is a decay such as 0.999: the average is `history.ema`.
+    many steps in `history.grids`. `ema` is a decay such as 0.999: the average is `history.ema`
+    (with `ema_warmup`, the decay grows as min(ema, (1 + n) / (10 + n)); see EMA).
+    `lr_warmup` steps raise every optimiser's learning rate linearly from 0 to its value; `lr_decay`
+    "cosine" then lowers it along half a cosine to 0 at the end of the budget (the fraction of the
+    budget spent: steps / total steps, or seconds / seconds budget, whichever is further).
     `callbacks` are called as `cb(step, model, history)` after every step.
     """
     if all(b is None for b in (epochs, steps, images, seconds)):
@@ -183,9 +201,14 @@ def fit(model: GenerativeModel, data: MNIST, *,
     if amp and device.type != "cuda":
         raise ValueError(f"mixed precision (amp=True) is for CUDA only; this run is on {device.type}")
 
+    if lr_decay not in (None, "cosine"):
+        raise ValueError(f"lr_decay must be None or 'cosine', got {lr_decay!r}")
+    if lr_warmup < 0:
+        raise ValueError(f"lr_warmup is a number of steps and must be >= 0, got {lr_warmup}")
     model.to(device).train()
     optimizers = model.configure_optimizers()
-    ema_model = EMA(model, ema) if ema is not None else None
+    base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in optimizers.items()}
+    ema_model = EMA(model, ema, warmup=ema_warmup) if ema is not None else None
     history = History(ema=ema_model)
     state = {"step": 0, "images": 0, "seconds": 0.0}
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
@@ -235,10 +258,25 @@ def fit(model: GenerativeModel, data: MNIST, *,
     done = (total is not None and state["step"] >= total) or (seconds is not None and state["seconds"] >= seconds)
     if sample_every and state["step"] == 0 and not history.grids:
         grid()
+
+    def set_lr():
+        """The learning-rate schedule: linear warm-up, then cosine decay over the budget (if asked)."""
+        if not lr_warmup and lr_decay is None:
+            return
+        factor = min(1.0, (state["step"] + 1) / lr_warmup) if lr_warmup else 1.0
+        if lr_decay == "cosine":
+            spent = max(state["step"] / total if total else 0.0,
+                        state["seconds"] / seconds if seconds else 0.0)
+            factor *= 0.5 * (1 + math.cos(math.pi * min(1.0, spent)))
+        for name, opt in optimizers.items():
+            for g, lr in zip(opt.param_groups, base_lrs[name]):
+                g["lr"] = lr * factor
+
     try:
         while not done:
             epoch, start = divmod(state["step"], per_epoch)
             for batch in data.batches(batch_size, seed=seed, epoch=epoch, start=start):
+                set_lr()
                 with autocast:
                     out = model.train_step(batch, optimizers)
                 bad = {k: v for k, v in out.items() if not math.isfinite(v)}
@@ -250,11 +288,11 @@ def fit(model: GenerativeModel, data: MNIST, *,
                         f"Likely cause: a learning rate too high for this model (lr={lr}) or an unstable "
                         f"objective; lower lr, or check the data is in [-1, 1]. Nothing after step "
                         f"{state['step']} was saved{where}.", step=state["step"] + 1, history=history)
+                if ema_model is not None:
+                    ema_model.update(model, state["step"])
                 state["step"] += 1
                 state["images"] += len(batch[0])
                 state["seconds"] = time.perf_counter() - started
-                if ema_model is not None:
-                    ema_model.update(model)
                 history.log({"step": state["step"], "epoch": epoch, "images": state["images"],
                              "seconds": state["seconds"], **out})
                 for cb in callbacks:

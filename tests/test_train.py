@@ -169,3 +169,46 @@ def test_train_or_load_trains_once_then_loads(small_train, tmp_path):
     h2 = train_or_load(b, small_train, checkpoint=ckpt, steps=5, device="cpu", progress=False)
     assert h1["loss"] == h2["loss"]
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_ema_warmup_decay_follows_the_formula():
+    from genedu.train import EMA
+
+    model = torch.nn.Linear(2, 2)
+    ema = EMA(model, 0.999)
+    assert ema.decay_at(0) == pytest.approx(1 / 10) and ema.decay_at(90) == pytest.approx(91 / 100)
+    assert ema.decay_at(10**6) == 0.999  # capped at the decay asked for
+    assert EMA(model, 0.999, warmup=False).decay_at(0) == 0.999  # checkpoints made before warm-up existed
+
+
+def test_ema_with_warmup_forgets_the_initial_weights():
+    """After one update with warm-up the average is 90 % the new weights (decay 0.1), not 0.1 %."""
+    from genedu.train import EMA
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    ema = EMA(model, 0.999)
+    torch.nn.init.ones_(model.weight)
+    ema.update(model, 0)
+    assert ema.module.weight.item() == pytest.approx(0.9)
+
+
+def test_lr_warmup_and_cosine_decay(monkeypatch):
+    """The learning rate rises linearly over lr_warmup steps, then follows half a cosine to 0 at the budget."""
+    import math
+
+    data = genedu.load_mnist("train").subset(torch.arange(64))
+    model = genedu.VAE.from_preset("seed")
+    seen, orig = [], model.train_step
+
+    def spy(batch, optimizers):
+        seen.append(optimizers["opt"].param_groups[0]["lr"])
+        return orig(batch, optimizers)
+
+    monkeypatch.setattr(model, "train_step", spy)
+    fit(model, data, steps=10, batch_size=8, lr_warmup=4, lr_decay="cosine", progress=False)
+    base = model.config.lr
+    want = [base * min(1, (s + 1) / 4) * 0.5 * (1 + math.cos(math.pi * s / 10)) for s in range(10)]
+    assert seen == pytest.approx(want)
+    with pytest.raises(ValueError, match="lr_decay"):
+        fit(model, data, steps=1, batch_size=8, lr_decay="step")
