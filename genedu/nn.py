@@ -59,3 +59,21 @@ class ResBlock(nn.Module):
         h = h + self.emb(nn.functional.silu(emb))[:, :, None, None]  # one shift per channel
         h = self.conv2(nn.functional.silu(self.norm2(h)))
         return h + self.skip(x)
+
+
+class AttnBlock(nn.Module):
+    """Self-attention over the pixels of a feature map, with a residual path (Ho et al. 2020 use one at 16x16;
+    here at 7x7, where 49 positions make it cheap). x (B, C, H, W) -> (B, C, H, W)."""
+
+    def __init__(self, channels: int, *, heads: int = 4, groups: int = 8):
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"attention channels ({channels}) must be divisible by heads ({heads})")
+        self.norm = nn.GroupNorm(min(groups, channels), channels)
+        self.attn = nn.MultiheadAttention(channels, heads, batch_first=True)
+
+    def forward(self, x, emb=None):
+        B, C, H, W = x.shape
+        h = self.norm(x).flatten(2).transpose(1, 2)  # (B, H*W, C): one token per pixel
+        h, _ = self.attn(h, h, h, need_weights=False)
+        return x + h.transpose(1, 2).reshape(B, C, H, W)

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..nn import ResBlock, mlp, sinusoidal_embedding
+from ..nn import AttnBlock, ResBlock, mlp, sinusoidal_embedding
 from .base import GenerativeModel, register
 
 SCHEDULES = ("linear", "cosine")
 ARCHITECTURES = ("seed_mlp", "unet")
-SAMPLERS = ("ddim", "ddpm", "seed")
+SAMPLERS = ("ddim", "ddpm", "dpm", "seed")
+PREDICTIONS = ("eps", "v")
 
 
 # ---- the noise schedule (forward process) ---------------------------------------------------------
@@ -110,31 +111,76 @@ class NoiseSchedule(nn.Module):
 
 # ---- the network: a small UNet ----------------------------------------------------------------------
 
+class ResStack(nn.Module):
+    """`n` ResBlocks in a row (the first changes the channels); forward(x, emb) like one ResBlock."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, n: int):
+        super().__init__()
+        self.blocks = nn.ModuleList([ResBlock(c_in if i == 0 else c_out, c_out, emb_dim) for i in range(n)])
+
+    def forward(self, x, emb):
+        for block in self.blocks:
+            x = block(x, emb)
+        return x
+
+
+class MidBlock(nn.Module):
+    """The 7x7 bottleneck: ResBlock, self-attention over the 49 positions (when asked), ResBlock."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, attention: bool):
+        super().__init__()
+        self.res1 = ResBlock(c_in, c_out, emb_dim)
+        self.attn = AttnBlock(c_out) if attention else None
+        self.res2 = ResBlock(c_out, c_out, emb_dim)
+
+    def forward(self, x, emb):
+        h = self.res1(x, emb)
+        if self.attn is not None:
+            h = self.attn(h)
+        return self.res2(h, emb)
+
+
+def _stack(c_in: int, c_out: int, emb_dim: int, n: int) -> nn.Module:
+    return ResBlock(c_in, c_out, emb_dim) if n == 1 else ResStack(c_in, c_out, emb_dim, n)
+
+
 class UNet(nn.Module):
-    """A small UNet for 28x28: resolutions 28 -> 14 -> 7 and back, with skip connections.
+    """A UNet for 28x28: resolutions 28 -> 14 -> 7 and back, with skip connections.
+
+    channels: (c28, c14) is the small laptop network (one ResBlock per level, one at 7x7, c14 channels
+    there); (c28, c14, c7) adds a bottleneck of c7 channels at 7x7 (ResBlock, self-attention when
+    `attention`, ResBlock), the shape that sizes for quality: more channels where the image is small.
+    `blocks` ResBlocks per level on the way down and up.
 
     Every residual block gets emb = time_mlp(sinusoidal(t)) + label_embedding(y); label index
     `num_classes` is the null class ("no label") that classifier-free guidance needs.
-    Only predicts: (x_t (B, 1, 28, 28), t (B,), y (B,) or None) -> eps_pred (B, 1, 28, 28).
+    Only predicts: (x_t (B, 1, 28, 28), t (B,), y (B,) or None) -> output (B, 1, 28, 28) (the noise eps,
+    the velocity v, or a flow's velocity: what it was trained on).
+    t may be fractional (a flow's t in [0, 1] is fed as 1000 t).
     """
 
-    def __init__(self, channels: tuple[int, int] = (16, 32), emb_dim: int = 128, num_classes: int = 0):
+    def __init__(self, channels: tuple[int, ...] = (16, 32), emb_dim: int = 128, num_classes: int = 0, *,
+                 blocks: int = 1, attention: bool = False):
         super().__init__()
-        c1, c2 = channels
+        c1, c2 = channels[0], channels[1]
+        c3 = channels[2] if len(channels) == 3 else c2
         self.time_dim = c1
         self.time_mlp = nn.Sequential(nn.Linear(c1, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.num_classes = num_classes
         self.label_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes > 0 else None
         self.inp = nn.Conv2d(1, c1, 3, padding=1)
-        self.down1 = ResBlock(c1, c1, emb_dim)  # 28x28
+        self.down1 = _stack(c1, c1, emb_dim, blocks)  # 28x28
         self.pool1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)  # 28 -> 14
-        self.down2 = ResBlock(c1, c2, emb_dim)  # 14x14
+        self.down2 = _stack(c1, c2, emb_dim, blocks)  # 14x14
         self.pool2 = nn.Conv2d(c2, c2, 3, stride=2, padding=1)  # 14 -> 7
-        self.mid = ResBlock(c2, c2, emb_dim)  # 7x7
-        self.up2 = ResBlock(c2 + c2, c2, emb_dim)  # 14x14, after upsampling and the skip
-        self.up1 = ResBlock(c2 + c1, c1, emb_dim)  # 28x28
+        if len(channels) == 2 and not attention:
+            self.mid = ResBlock(c2, c2, emb_dim)  # 7x7 (the small network's layout)
+        else:
+            self.mid = MidBlock(c2, c3, emb_dim, attention)  # 7x7
+        self.up2 = _stack(c3 + c2, c2, emb_dim, blocks)  # 14x14, after upsampling and the skip
+        self.up1 = _stack(c2 + c1, c1, emb_dim, blocks)  # 28x28
         self.out = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, 1, 3, padding=1))
-        nn.init.zeros_(self.out[-1].weight)  # start by predicting eps = 0: a calm first step
+        nn.init.zeros_(self.out[-1].weight)  # start by predicting 0: a calm first step
         nn.init.zeros_(self.out[-1].bias)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -146,9 +192,9 @@ class UNet(nn.Module):
         h0 = self.inp(x_t)  # (B, c1, 28, 28)
         h1 = self.down1(h0, emb)  # (B, c1, 28, 28)
         h2 = self.down2(self.pool1(h1), emb)  # (B, c2, 14, 14)
-        h = self.mid(self.pool2(h2), emb)  # (B, c2, 7, 7)
-        h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")  # (B, c2, 14, 14)
-        h = self.up2(torch.cat([h, h2], 1), emb)
+        h = self.mid(self.pool2(h2), emb)  # (B, c3, 7, 7)
+        h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")  # (B, c3, 14, 14)
+        h = self.up2(torch.cat([h, h2], 1), emb)  # (B, c2, 14, 14)
         h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")  # (B, c2, 28, 28)
         h = self.up1(torch.cat([h, h1], 1), emb)  # (B, c1, 28, 28)
         return self.out(h)
@@ -165,8 +211,11 @@ def eps_mse(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
 class DiffusionConfig:
     architecture: str = "unet"  # "unet" (a DDPM) or "seed_mlp" (the original's 784-512-784 denoiser, no t)
     hidden: int = 512  # seed_mlp only: width of its hidden layer
-    channels: tuple[int, int] = (16, 32)  # unet only: channels at 28x28 and at 14x14 / 7x7 (126k parameters)
+    channels: tuple[int, ...] = (16, 32)  # unet only: channels at 28x28, 14x14 [and a 7x7 bottleneck] (see UNet)
     emb_dim: int = 128  # unet only: size of the time (+ label) embedding
+    blocks: int = 1  # unet only: ResBlocks per resolution on the way down and on the way up
+    attention: bool = False  # unet only: self-attention in the 7x7 bottleneck
+    prediction: str = "eps"  # what the network predicts: "eps" (Ho et al.) or "v" (Salimans & Ho 2022)
     T: int = 1000  # number of diffusion steps of the forward process
     schedule: str = "linear"  # "linear" (Ho et al. 2020) or "cosine" (Nichol & Dhariwal 2021)
     num_classes: int = 0  # > 0: class-conditional, with a null class for classifier-free guidance
@@ -182,8 +231,16 @@ class DiffusionConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.T < 2:
             raise ValueError(f"T is the number of diffusion steps and must be at least 2, got {self.T}")
-        if len(self.channels) != 2 or min(self.channels) < 8 or any(c % 8 for c in self.channels):
-            raise ValueError(f"channels must be two multiples of 8 (GroupNorm uses 8 groups), got {self.channels}")
+        self.channels = tuple(self.channels)
+        if len(self.channels) not in (2, 3) or min(self.channels) < 8 or any(c % 8 for c in self.channels):
+            raise ValueError(f"channels must be two or three multiples of 8 (GroupNorm uses 8 groups), "
+                             f"got {self.channels}")
+        if self.blocks < 1:
+            raise ValueError(f"blocks (ResBlocks per resolution) must be at least 1, got {self.blocks}")
+        if self.attention and self.channels[-1] % 4:
+            raise ValueError(f"attention uses 4 heads: the 7x7 channels must be a multiple of 4, got {self.channels}")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.emb_dim < 2 or self.emb_dim % 2:
             raise ValueError(f"emb_dim must be even and >= 2, got {self.emb_dim}")
         if self.num_classes < 0:
@@ -213,6 +270,15 @@ class Diffusion(GenerativeModel):
         "ddpm": DiffusionConfig(architecture="unet", num_classes=10, p_uncond=0.1),
         # the same network unconditional only
         "ddpm_uncond": DiffusionConfig(architecture="unet", num_classes=0),
+        # LAPTOP: the small network with the recipe the schedule/parameterisation study chose
+        # (benchmarks/results/diffusion_study.json): what a learner trains on a CPU in minutes
+        "laptop": DiffusionConfig(architecture="unet", channels=(16, 32), num_classes=10, p_uncond=0.1,
+                                  schedule="cosine", prediction="v", lr=2e-3),
+        # REFERENCE: sized for quality at 28x28 (32 / 64 / 128 channels at 28 / 14 / 7, two ResBlocks per
+        # level, self-attention at 7x7; 1.1 M parameters), cosine schedule, v-prediction; trained on a GPU
+        "reference": DiffusionConfig(architecture="unet", channels=(32, 64, 128), blocks=2, attention=True,
+                                     num_classes=10, p_uncond=0.1, schedule="cosine", prediction="v",
+                                     lr=1e-3, batch_size=256),
     }
 
     def __init__(self, config: DiffusionConfig):
@@ -222,7 +288,7 @@ class Diffusion(GenerativeModel):
             self.net = mlp([784, c.hidden, 784])  # the original's nn.Sequential(Linear, ReLU, Linear)
             self.schedule = None
         else:
-            self.net = UNet(c.channels, c.emb_dim, c.num_classes)
+            self.net = UNet(c.channels, c.emb_dim, c.num_classes, blocks=c.blocks, attention=c.attention)
             self.schedule = NoiseSchedule(c.T, c.schedule)
 
     @property
@@ -234,7 +300,11 @@ class Diffusion(GenerativeModel):
         """The network's noise prediction for x_t (B, 1, 28, 28) at timesteps t (B,), labels y or None."""
         if self.is_seed:
             return self.net(x_t.flatten(1)).view_as(x_t)
-        return self.net(x_t, t, y)
+        out = self.net(x_t, t, y)
+        if self.config.prediction == "v":  # eps = sqrt(alpha_bar) v + sqrt(1 - alpha_bar) x_t
+            ab = self.schedule._at(self.schedule.alpha_bar, t)
+            return ab.sqrt() * out + (1 - ab).sqrt() * x_t
+        return out
 
     forward = eps_pred
 
@@ -253,6 +323,13 @@ class Diffusion(GenerativeModel):
             y = torch.where(drop, torch.full_like(y, self.config.num_classes), y)  # null class
         else:
             y = None
+        if self.config.prediction == "v":
+            # v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0 (Salimans & Ho 2022, sec. 4). Since
+            # eps_pred - eps = sqrt(alpha_bar) (v_pred - v), the v-MSE is the eps-MSE times 1 + 1/SNR_t: it
+            # weighs the noisiest steps (where predicting eps is trivial) up, and never divides by ~0.
+            ab = self.schedule._at(self.schedule.alpha_bar, t)
+            v = ab.sqrt() * eps - (1 - ab).sqrt() * x0
+            return {"v_mse": eps_mse(self.net(x_t, t, y), v), "t": t}
         return {"eps_mse": eps_mse(self.eps_pred(x_t, t, y), eps), "t": t}
 
     @torch.no_grad()
@@ -279,20 +356,21 @@ class Diffusion(GenerativeModel):
     def train_step(self, batch, optimizers):
         x, y = batch
         parts = self.loss_per_example(x, y)
-        loss = parts["eps_mse"].mean()
+        name = "v_mse" if "v_mse" in parts else "eps_mse"  # what the network was trained to predict
+        loss = parts[name].mean()
         opt = optimizers["opt"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         opt.step()
-        out = {"loss": loss.item(), "eps_mse": loss.item()}
+        out = {"loss": loss.item(), name: loss.item()}
         if "t" in parts:  # the loss per quarter of the timestep range (improved-diffusion's logging)
             q = (parts["t"] * 4) // self.config.T
             for i in range(4):
-                sel = parts["eps_mse"][q == i].detach()
+                sel = parts[name][q == i].detach()
                 if len(sel):  # a quarter absent from a small batch is simply not reported this step
-                    out[f"eps_mse_q{i + 1}"] = sel.mean().item()
+                    out[f"{name}_q{i + 1}"] = sel.mean().item()
         return out
 
     @torch.no_grad()
@@ -301,7 +379,8 @@ class Diffusion(GenerativeModel):
                trajectory_every: int = 1, clip_x0: bool = True):
         """n images (n, 1, 28, 28) in [-1, 1]; with return_trajectory also a dict of the path.
 
-        sampler: "ddim" (default; `steps` of them, 50 by default, `eta` 0 = deterministic), "ddpm"
+        sampler: "ddim" (default; `steps` of them, 50 by default, `eta` 0 = deterministic), "dpm"
+        (DPM-Solver++ 2M, second order, `steps` network calls, 20 by default), "ddpm"
         (ancestral, all T steps) or "seed" (the seed preset's only option: x <- x - net(x), `steps` times).
         labels: (n,) digits for a conditional model; None there means the null class (unconditional).
         guidance: classifier-free guidance scale w (0 = unconditional, 1 = conditional, > 1 = guided).
@@ -316,8 +395,8 @@ class Diffusion(GenerativeModel):
             return sampling.seed_sample(self, n, steps=steps or 1, generator=generator,
                                         return_trajectory=return_trajectory)
         sampler = sampler or "ddim"
-        if sampler not in ("ddim", "ddpm"):
-            raise ValueError(f"sampler must be 'ddim' or 'ddpm' for this model, got {sampler!r}")
+        if sampler not in ("ddim", "ddpm", "dpm"):
+            raise ValueError(f"sampler must be 'ddim', 'dpm' or 'ddpm' for this model, got {sampler!r}")
         if labels is not None or not self.conditional or self.config.p_uncond == 0:
             labels = self.check_labels(n, labels)
         if guidance is not None and not self.conditional:
@@ -331,4 +410,8 @@ class Diffusion(GenerativeModel):
                 raise ValueError(f"DDPM ancestral sampling takes all T={self.config.T} steps; "
                                  f"for fewer steps use sampler='ddim' (eta=1 is its stochastic, DDPM-like variant)")
             return sampling.ddpm_sample(self, n, **opts)
+        if sampler == "dpm":
+            if eta:
+                raise ValueError("sampler='dpm' (DPM-Solver++ 2M) is deterministic: eta must be 0")
+            return sampling.dpm_solver_sample(self, n, steps=steps or 20, **opts)
         return sampling.ddim_sample(self, n, steps=steps or 50, eta=eta, **opts)
