@@ -92,3 +92,18 @@ def gan_g_loss(fake: torch.Tensor, kind: str = "nonsaturating", *, from_probs: b
     if from_probs:
         return F.binary_cross_entropy(fake, torch.ones_like(fake), reduction="none")
     return F.softplus(-fake)  # -log sigmoid(f)
+
+
+def r1_penalty(real_scores: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """||grad_x D(x)||^2 per example (B,) on real data: the R1 penalty of Mescheder et al. (2018),
+    "Which Training Methods for GANs do actually Converge?", eq. 9 (the caller scales it by gamma / 2).
+
+    `real_images` must require grad and `real_scores` (raw scores, (B,) or (B, 1)) must have been
+    computed from it. The graph is kept (create_graph=True), so the penalty can be backpropagated
+    into D's weights. Each score depends only on its own image, so the gradient of the sum is each
+    example's own gradient.
+    """
+    if not real_images.requires_grad:
+        raise ValueError("r1_penalty needs the real images with requires_grad=True, and D's scores computed from them")
+    (grad,) = torch.autograd.grad(real_scores.sum(), real_images, create_graph=True)
+    return _per_example(grad.pow(2))

@@ -357,3 +357,135 @@ def test_lesson_02_plots_return_figures(small_train):
     assert all(isinstance(f, plt.Figure) for f in figs)
     assert len(figs[3].axes) == 3
     plt.close("all")
+
+
+# ---- stabilisers: R1, TTUR, d_steps; the laptop and reference presets --------------------------
+
+class LinearD(nn.Module):
+    """D(x) = w . x: its input gradient is w for every image, so ||grad_x D(x)||^2 = ||w||^2 exactly."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(w.clone())
+
+    def forward(self, x, y=None):
+        return (x.flatten(1) * self.w).sum(1, keepdim=True)
+
+
+def test_r1_penalty_equals_the_hand_computed_value():
+    torch.manual_seed(0)
+    w = torch.randn(784)
+    D = LinearD(w)
+    x = torch.randn(5, 1, 28, 28, requires_grad=True)
+    r1 = losses.r1_penalty(D(x), x)
+    assert r1.shape == (5,) and torch.allclose(r1, torch.full((5,), float(w.pow(2).sum())))
+    # its gradient into D: d/dw ||w||^2 = 2w (create_graph keeps the graph for the D step)
+    (gw,) = torch.autograd.grad(r1.mean(), D.w)
+    assert torch.allclose(gw, 2 * w, atol=1e-5)
+    with pytest.raises(ValueError, match="requires_grad"):
+        losses.r1_penalty(D(x.detach()), x.detach())
+
+
+def test_r1_in_the_d_step_matches_gamma_over_2_times_norm(small_train):
+    """Inside train_step: r1 is reported as ||w||^2, and D's loss gradient gains gamma/2 * 2w."""
+    torch.manual_seed(0)
+    model = GAN.from_preset("laptop", r1_gamma=3.0)
+    w = 0.01 * torch.randn(784)
+    model.D = LinearD(w)
+    x, y = next(small_train.batches(16, seed=0))
+    opt_d = optim.SGD(model.D.parameters(), lr=1.0)
+    opts = {"d": opt_d, "g": optim.SGD(model.G.parameters(), lr=0.0)}
+    torch.manual_seed(1)
+    out = model.train_step((x, y), opts)
+    assert out["r1"] == pytest.approx(float(w.pow(2).sum()), rel=1e-5)
+    # the same step by hand: hinge loss on w.x (all scores are small, so inside both hinges) + 3/2 ||w||^2
+    torch.manual_seed(1)
+    fake = model.G(torch.randn(16, model.config.latent_dim))  # G did not move (lr 0), same noise
+    grad = (-x.flatten(1).mean(0) + fake.detach().flatten(1).mean(0)) + 3.0 * w
+    assert torch.allclose(model.D.w.detach(), w - grad, atol=1e-5)
+
+
+def test_r1_runs_in_float32_under_bf16_autocast(small_train):
+    torch.manual_seed(0)
+    model = GAN.from_preset("laptop", r1_gamma=1.0, width=8, latent_dim=8)
+    batch = next(small_train.batches(16, seed=0))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        real = batch[0].detach().float().requires_grad_(True)
+        scores, r1 = model._d_scores_real(real, None)
+        out = model.train_step(batch, model.configure_optimizers())
+    assert scores.dtype == torch.float32 and r1.dtype == torch.float32
+    assert math.isfinite(out["r1"]) and out["r1"] > 0
+
+
+def test_ttur_learning_rates_land_in_the_optimisers():
+    opts = GAN.from_preset("dcgan", lr_d=4e-4, lr_g=1e-4).configure_optimizers()
+    assert opts["d"].param_groups[0]["lr"] == 4e-4 and opts["g"].param_groups[0]["lr"] == 1e-4
+    opts = GAN.from_preset("dcgan", lr=3e-4).configure_optimizers()  # None: both use lr
+    assert opts["d"].param_groups[0]["lr"] == opts["g"].param_groups[0]["lr"] == 3e-4
+    ref = GAN.from_preset("reference").configure_optimizers()
+    assert ref["d"].param_groups[0]["lr"] == 4e-4 and ref["g"].param_groups[0]["lr"] == 1e-4
+    assert ref["d"].defaults["betas"] == ref["g"].defaults["betas"] == (0.0, 0.9)
+
+
+def test_d_steps_takes_that_many_d_updates(small_train):
+    torch.manual_seed(0)
+    model = GAN.from_preset("laptop", d_steps=3, width=8, latent_dim=8)
+    opts = model.configure_optimizers()
+    model.train_step(next(small_train.batches(16, seed=0)), opts)
+    assert opts["d"].state[next(model.D.parameters())]["step"] == 3
+    assert opts["g"].state[next(model.G.parameters())]["step"] == 1
+
+
+def test_bad_stabiliser_settings_say_what_was_expected():
+    with pytest.raises(ValueError, match="r1_gamma must be >= 0"):
+        GAN.from_preset("laptop", r1_gamma=-1.0)
+    with pytest.raises(ValueError, match="lr_d must be a positive learning rate"):
+        GAN.from_preset("laptop", lr_d=0.0)
+    with pytest.raises(ValueError, match="lr_g must be a positive learning rate"):
+        GAN.from_preset("laptop", lr_g=-1e-4)
+    with pytest.raises(ValueError, match="d_steps must be a whole number >= 1"):
+        GAN.from_preset("laptop", d_steps=0)
+    with pytest.raises(ValueError, match="d_steps must be a whole number >= 1"):
+        GAN.from_preset("laptop", d_steps=1.5)
+    with pytest.raises(ValueError, match="R1 penalty is on D's raw scores"):
+        GAN.from_preset("seed", r1_gamma=1.0)
+    with pytest.raises(ValueError, match="batch norm in D"):
+        GAN.from_preset("dcgan", r1_gamma=1.0)
+
+
+def test_new_presets_sizes_and_recipes():
+    lap, ref = GAN.from_preset("laptop"), GAN.from_preset("reference")
+    assert not lap.conditional and not ref.conditional
+    assert lap.config.loss == ref.config.loss == "hinge" and lap.config.spectral_norm and ref.config.spectral_norm
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(lap) < n(ref)
+    assert ref.config.arch == "resnet" and ref.config.latent_dim == 128 and 256 <= ref.config.batch_size <= 512
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in ref.D.modules())  # spectral norm only in D
+
+
+@pytest.mark.parametrize("preset, r1_gamma", [("laptop", 0.0), ("laptop", 1.0), ("reference", 0.0)])
+def test_new_presets_train_on_real_data_and_d_learns(preset, r1_gamma, small_train):
+    """A few steps on real digits: finite, bounded losses; D separates real from fake (hinge margin)."""
+    torch.manual_seed(0)
+    over = {"width": 16, "latent_dim": 32} if preset == "reference" else {}  # keep the test quick
+    model = GAN.from_preset(preset, r1_gamma=r1_gamma, **over)
+    opts = model.configure_optimizers()
+    outs = [model.train_step(b, opts) for b in list(small_train.batches(32, seed=0))[:8]]
+    assert all(math.isfinite(v) for o in outs for v in o.values())
+    assert ("r1" in outs[0]) == (r1_gamma > 0)
+    assert 0 <= outs[-1]["d_loss"] < outs[0]["d_loss"]  # the hinge D loss falls as D learns
+    assert outs[-1]["d_real"] > outs[-1]["d_fake"]  # D scores real digits above fakes
+    assert all(abs(o["g_loss"]) < 50 for o in outs)
+
+
+def test_resnet_gan_samples_from_fit_ema_copy(small_train):
+    """fit(ema=...) deep-copies the whole GAN (spectral norm parametrisations too): the copy samples."""
+    torch.manual_seed(0)
+    model = GAN.from_preset("reference", width=8, latent_dim=16)
+    h = genedu.fit(model, small_train, steps=2, batch_size=32, device="cpu", progress=False, ema=0.9)
+    ema = h.ema.module
+    assert isinstance(ema, GAN) and not ema.training
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    s = ema.sample(4, generator=g())
+    assert s.shape == (4, 1, 28, 28) and s.min() >= -1 and s.max() <= 1 and torch.equal(s, ema.sample(4, generator=g()))
+    assert not torch.equal(s, model.eval().sample(4, generator=g()))  # the average differs from the last weights

@@ -18,6 +18,15 @@ Presets:
   2e-4 with beta1 = 0.5 (the DCGAN recipe).
 - `sngan`: the same networks, spectral normalisation in D (no batch norm there), the hinge loss.
 - `cgan`: `dcgan` made class-conditional (label embedding into G, projection discriminator).
+- `laptop`: the recipe a learner trains in 5 minutes on a 2-core CPU: small DCGAN nets, spectral
+  normalisation in D, the hinge loss, Adam(0.0, 0.9) with a faster D (two time-scale rule).
+- `reference`: the GPU reference (about 4 minutes on an H200, batch 512, bf16 autocast): residual G
+  and D (SNGAN-style, Miyato et al. 2018, appendix B), width 64, latent 128, hinge loss + spectral
+  norm, TTUR lr_d = 4e-4 > lr_g = 1e-4 (Heusel et al. 2017), Adam(0.0, 0.9). Sample from fit's EMA.
+
+Stabilisers beyond spectral norm: `r1_gamma` adds the R1 penalty gamma/2 * E||grad_x D(x)||^2 on
+real data (Mescheder et al. 2018), `lr_d`/`lr_g` set the two time-scale update rule, `d_steps` takes
+several D steps per G step.
 
 `CollapseMeter` is a `fit` callback that measures mode collapse while training (class histogram of
 samples through the evaluation classifier, sample diversity) and warns or stops with a message.
@@ -39,10 +48,10 @@ from .base import GenerativeModel, register
 
 @dataclass
 class GANConfig:
-    arch: str = "mlp"  # "mlp" (the original's fully connected nets) or "conv" (DCGAN-style)
+    arch: str = "mlp"  # "mlp" (the original's fully connected nets), "conv" (DCGAN-style) or "resnet" (SNGAN-style)
     latent_dim: int = 20  # size of the noise z fed to G
     hidden: int = 256  # width of the single hidden layer of the MLP G and D (arch="mlp")
-    width: int = 64  # channels of D's first conv and G's last hidden conv; doubled once (arch="conv")
+    width: int = 64  # channels of D's first conv and G's last hidden conv; doubled once (conv), up to 4x (resnet)
     d_output: str = "sigmoid"  # "sigmoid": D ends in a sigmoid, losses on probabilities (the original); "logit"
     loss: str = "nonsaturating"  # "minimax" (saturating G loss), "nonsaturating" or "hinge" (needs d_output="logit")
     spectral_norm: bool = False  # spectral normalisation on every D layer (and no batch norm in D)
@@ -50,10 +59,14 @@ class GANConfig:
     lr: float = 2e-4  # Adam learning rate, for G and D alike
     betas: tuple[float, float] = (0.9, 0.999)  # Adam betas (the original used the defaults; DCGAN (0.5, 0.999))
     batch_size: int = 128  # batch size `fit` uses unless told otherwise
+    lr_d: float | None = None  # D's Adam learning rate (two time-scale update rule); None = use `lr`
+    lr_g: float | None = None  # G's Adam learning rate; None = use `lr`
+    r1_gamma: float = 0.0  # R1 penalty weight: + gamma/2 * E||grad_x D(x)||^2 on real data in D's loss; 0 = off
+    d_steps: int = 1  # D updates per G update (each on fresh noise, the same real batch)
 
     def __post_init__(self):
-        if self.arch not in ("mlp", "conv"):
-            raise ValueError(f"arch must be 'mlp' or 'conv', got {self.arch!r}")
+        if self.arch not in ("mlp", "conv", "resnet"):
+            raise ValueError(f"arch must be 'mlp', 'conv' or 'resnet', got {self.arch!r}")
         if self.latent_dim < 1 or self.hidden < 1 or self.width < 1:
             raise ValueError(f"latent_dim, hidden and width must be at least 1, got "
                              f"{self.latent_dim}, {self.hidden}, {self.width}")
@@ -70,6 +83,30 @@ class GANConfig:
         self.betas = tuple(self.betas)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        for name in ("lr_d", "lr_g"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ValueError(f"{name} must be a positive learning rate (or None to use lr={self.lr}), got {v}")
+        if not self.r1_gamma >= 0:  # also rejects NaN
+            raise ValueError(f"r1_gamma must be >= 0 (0 turns the R1 penalty off; 0.1-10 is usual), got {self.r1_gamma}")
+        if self.r1_gamma > 0 and self.d_output != "logit":
+            raise ValueError("the R1 penalty is on D's raw scores: set d_output='logit'")
+        if self.r1_gamma > 0 and self.arch == "conv" and not self.spectral_norm:
+            raise ValueError("the R1 penalty needs per-image gradients, which batch norm in D mixes: "
+                             "set spectral_norm=True (no batch norm in D) or use arch='resnet'")
+        if isinstance(self.d_steps, bool) or int(self.d_steps) != self.d_steps or self.d_steps < 1:
+            raise ValueError(f"d_steps must be a whole number >= 1 (D updates per G update), got {self.d_steps}")
+        self.d_steps = int(self.d_steps)
+
+    @property
+    def d_lr(self) -> float:
+        """D's learning rate: `lr_d`, else `lr`."""
+        return self.lr if self.lr_d is None else self.lr_d
+
+    @property
+    def g_lr(self) -> float:
+        """G's learning rate: `lr_g`, else `lr`."""
+        return self.lr if self.lr_g is None else self.lr_g
 
 
 # ---- networks -----------------------------------------------------------------------------------
@@ -159,6 +196,86 @@ class ConvDiscriminator(nn.Module):
         return torch.sigmoid(out) if self.sigmoid else out
 
 
+class GBlock(nn.Module):
+    """Residual up-block of G: BN-ReLU-upsample(2x)-conv3-BN-ReLU-conv3, plus upsample-conv1 shortcut."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.BatchNorm2d(cin), nn.ReLU(), nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1),
+        )
+        self.skip = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 1))
+
+    def forward(self, h):
+        return self.main(h) + self.skip(h)  # (B, cout, 2H, 2W)
+
+
+class DBlock(nn.Module):
+    """Residual block of D (no batch norm): [ReLU]-conv3-ReLU-conv3 [avgpool 2x], plus a conv1 [pool]
+    shortcut. `first`: the input is the image itself, so no ReLU before the first conv."""
+
+    def __init__(self, cin: int, cout: int, *, down: bool, first: bool = False, sn=lambda m: m):
+        super().__init__()
+        pool = nn.AvgPool2d(2) if down else nn.Identity()
+        self.main = nn.Sequential(
+            nn.Identity() if first else nn.ReLU(), sn(nn.Conv2d(cin, cout, 3, 1, 1)), nn.ReLU(),
+            sn(nn.Conv2d(cout, cout, 3, 1, 1)), pool,
+        )
+        self.skip = nn.Sequential(sn(nn.Conv2d(cin, cout, 1)), pool) if (cin != cout or down) else nn.Identity()
+
+    def forward(self, x):
+        return self.main(x) + self.skip(x)
+
+
+class ResGenerator(nn.Module):
+    """SNGAN-style residual G: z -> (4w, 7, 7) -> res-up (2w, 14, 14) -> res-up (w, 28, 28) -> conv, tanh."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        w = c.width
+        self.num_classes = c.num_classes
+        self.embed = nn.Embedding(c.num_classes, c.latent_dim) if c.num_classes else None
+        self.project = nn.Linear(c.latent_dim, 4 * w * 7 * 7)
+        self.net = nn.Sequential(
+            GBlock(4 * w, 2 * w),  # (B, 2w, 14, 14)
+            GBlock(2 * w, w),  # (B, w, 28, 28)
+            nn.BatchNorm2d(w), nn.ReLU(), nn.Conv2d(w, 1, 3, 1, 1), nn.Tanh(),  # (B, 1, 28, 28)
+        )
+
+    def forward(self, z, y=None):
+        if self.num_classes:
+            z = z * self.embed(y)
+        return self.net(self.project(z).view(len(z), -1, 7, 7))
+
+
+class ResDiscriminator(nn.Module):
+    """SNGAN-style residual D, no batch norm: res-down (w, 14, 14) -> res-down (2w, 7, 7) -> res (2w, 7, 7)
+    -> ReLU, global sum pooling -> linear score; projection (<embed(y), h>) for labels."""
+
+    def __init__(self, c: GANConfig):
+        super().__init__()
+        w = c.width
+        sn = nn.utils.parametrizations.spectral_norm if c.spectral_norm else (lambda m: m)
+        self.features = nn.Sequential(
+            DBlock(1, w, down=True, first=True, sn=sn),  # (B, w, 14, 14)
+            DBlock(w, 2 * w, down=True, sn=sn),  # (B, 2w, 7, 7)
+            DBlock(2 * w, 2 * w, down=False, sn=sn),  # (B, 2w, 7, 7)
+            nn.ReLU(),
+        )
+        self.head = sn(nn.Linear(2 * w, 1))
+        self.embed = sn(nn.Embedding(c.num_classes, 2 * w)) if c.num_classes else None
+        self.sigmoid = c.d_output == "sigmoid"
+
+    def forward(self, x, y=None):
+        h = self.features(x).sum((2, 3))  # (B, 2w): global sum pooling
+        out = self.head(h)  # (B, 1)
+        if self.embed is not None:
+            out = out + (self.embed(y) * h).sum(1, keepdim=True)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
 def grad_norm(module: nn.Module) -> float:
     """The L2 norm of all of `module`'s gradients together (0 when none)."""
     sq = [p.grad.detach().pow(2).sum() for p in module.parameters() if p.grad is not None]
@@ -184,14 +301,26 @@ class GAN(GenerativeModel):
         # dcgan, class-conditional
         "cgan": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", betas=(0.5, 0.999),
                           num_classes=10),
+        # the learner's laptop recipe (5 minutes on a 2-core CPU, ~500-1000 images/s): small DCGAN nets,
+        # spectral norm in D + hinge (stable at small budgets, keeps every digit), TTUR with a faster D
+        "laptop": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", loss="hinge",
+                            spectral_norm=True, lr=2e-4, lr_d=4e-4, lr_g=2e-4, betas=(0.0, 0.9),
+                            batch_size=64),
+        # the GPU reference (about 4 minutes on an H200, batch 512, bf16 autocast, fit(ema=0.999)):
+        # residual G and D, width 64, latent 128, hinge + spectral norm, TTUR 4e-4 / 1e-4, Adam(0.0, 0.9)
+        "reference": GANConfig(arch="resnet", latent_dim=128, width=64, d_output="logit", loss="hinge",
+                               spectral_norm=True, lr=1e-4, lr_d=4e-4, lr_g=1e-4, betas=(0.0, 0.9),
+                               batch_size=512),
     }
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
         c = config
         # G first, then D: the original's order, so the same seed gives the same initial weights
-        self.G = MLPGenerator(c) if c.arch == "mlp" else ConvGenerator(c)
-        self.D = MLPDiscriminator(c) if c.arch == "mlp" else ConvDiscriminator(c)
+        nets = {"mlp": (MLPGenerator, MLPDiscriminator), "conv": (ConvGenerator, ConvDiscriminator),
+                "resnet": (ResGenerator, ResDiscriminator)}[c.arch]
+        self.G = nets[0](c)
+        self.D = nets[1](c)
 
     @property
     def from_probs(self) -> bool:
@@ -199,8 +328,8 @@ class GAN(GenerativeModel):
 
     def configure_optimizers(self):
         c = self.config
-        return {"d": torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=c.betas),
-                "g": torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=c.betas)}
+        return {"d": torch.optim.Adam(self.D.parameters(), lr=c.d_lr, betas=c.betas),
+                "g": torch.optim.Adam(self.G.parameters(), lr=c.g_lr, betas=c.betas)}
 
     def _as_reported(self, d_out: torch.Tensor) -> float:
         """Mean D output as reported: a probability (sigmoid/logit D with a BCE loss), the raw score for hinge."""
@@ -209,32 +338,59 @@ class GAN(GenerativeModel):
             return d_out.mean().item()
         return (d_out if self.from_probs else torch.sigmoid(d_out)).mean().item()
 
-    def train_step(self, batch, optimizers):
-        """One D step, then one G step on the same fake batch. Reports (all means over the batch):
+    def _d_scores_real(self, x, y):
+        """D(x), and with R1 on also the per-image penalty ||grad_x D(x)||^2 (B,), else None.
 
-        d_loss, g_loss: the two objectives as minimised; loss = g_loss (the generator's objective;
-        neither number measures sample quality, since each player's loss depends on the other);
-        d_real = D(x), d_fake = D(G(z)) before the D step, d_fake_g = D(G(z)) after it (the G step's);
-        d_grad_norm, g_grad_norm: L2 norm of each network's gradient at its step.
+        With R1 the forward pass runs in float32 even under autocast: the penalty is a gradient of a
+        gradient, and bf16 would round its small values away.
+        """
+        if not self.config.r1_gamma:
+            return self.D(x, y), None
+        x = x.detach().float().requires_grad_(True)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            d_real = self.D(x, y).float()
+            return d_real, losses.r1_penalty(d_real, x)
+
+    def _d_step(self, x, fake, y, opt_d):
+        """One D update on real x and (detached) fakes; returns (d_loss, d_real, d_fake, r1, grad norm)."""
+        c = self.config
+        d_real, r1 = self._d_scores_real(x, y)
+        d_fake = self.D(fake, y)  # fake is detached: no gradient into G
+        loss_real, loss_fake = losses.gan_d_loss(d_real, d_fake, c.loss, from_probs=self.from_probs)
+        d_loss = loss_real.mean() + loss_fake.mean()  # the original: BCE(D(x), 1) + BCE(D(G(z)), 0)
+        total = d_loss if r1 is None else d_loss + c.r1_gamma / 2 * r1.mean()
+        opt_d.zero_grad()
+        total.backward()
+        d_grad = grad_norm(self.D)
+        opt_d.step()
+        return d_loss, d_real, d_fake, r1, d_grad
+
+    def train_step(self, batch, optimizers):
+        """`d_steps` D steps (1 by default), then one G step on the last D step's fake batch. Reports
+        (all means over the batch):
+
+        d_loss, g_loss: the two objectives as minimised (d_loss without the R1 term); loss = g_loss
+        (the generator's objective; neither number measures sample quality, since each player's
+        loss depends on the other); d_real = D(x), d_fake = D(G(z)) before the (last) D step,
+        d_fake_g = D(G(z)) after it (the G step's); d_grad_norm, g_grad_norm: L2 norm of each
+        network's gradient at its step; r1 = E||grad_x D(x)||^2 when r1_gamma > 0.
         """
         x, y = batch
         c = self.config
         y = y if self.conditional else None
         opt_d, opt_g = optimizers["d"], optimizers["g"]
-        z = self.randn(len(x), c.latent_dim)  # (B, latent_dim)
-        fake = self.G(z, y)  # (B, 1, 28, 28)
 
         ############################
         # (1) update D: maximise log D(x) + log(1 - D(G(z)))   [hinge: minimise relu(1 - D(x)) + relu(1 + D(G(z)))]
+        #     [+ r1_gamma/2 * ||grad_x D(x)||^2 on the real batch]
         ############################
-        d_real = self.D(x, y)
-        d_fake = self.D(fake.detach(), y)  # no gradient into G
-        loss_real, loss_fake = losses.gan_d_loss(d_real, d_fake, c.loss, from_probs=self.from_probs)
-        d_loss = loss_real.mean() + loss_fake.mean()  # the original: BCE(D(x), 1) + BCE(D(G(z)), 0)
-        opt_d.zero_grad()
-        d_loss.backward()
-        d_grad = grad_norm(self.D)
-        opt_d.step()
+        for _ in range(c.d_steps - 1):  # the extra D steps, each on fresh fakes
+            with torch.no_grad():
+                extra = self.G(self.randn(len(x), c.latent_dim), y)
+            self._d_step(x, extra, y, opt_d)
+        z = self.randn(len(x), c.latent_dim)  # (B, latent_dim)
+        fake = self.G(z, y)  # (B, 1, 28, 28)
+        d_loss, d_real, d_fake, r1, d_grad = self._d_step(x, fake.detach(), y, opt_d)
 
         ############################
         # (2) update G: maximise log D(G(z))   [minimax: minimise log(1 - D(G(z))); hinge: maximise D(G(z))]
@@ -248,9 +404,12 @@ class GAN(GenerativeModel):
         opt_g.step()
         self.D.requires_grad_(True)
 
-        return {"loss": g_loss.item(), "d_loss": d_loss.item(), "g_loss": g_loss.item(),
-                "d_real": self._as_reported(d_real), "d_fake": self._as_reported(d_fake),
-                "d_fake_g": self._as_reported(d_fake_g), "d_grad_norm": d_grad, "g_grad_norm": g_grad}
+        out = {"loss": g_loss.item(), "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+               "d_real": self._as_reported(d_real), "d_fake": self._as_reported(d_fake),
+               "d_fake_g": self._as_reported(d_fake_g), "d_grad_norm": d_grad, "g_grad_norm": g_grad}
+        if r1 is not None:
+            out["r1"] = r1.detach().mean().item()
+        return out
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """G(z) for given noise (B, latent_dim) (e.g. a latent walk): images (B, 1, 28, 28) in [-1, 1]."""
