@@ -119,6 +119,10 @@ def test_checkpoint_round_trip(tmp_path, batch):
     ({"beta": -1.0}, "beta .* must be >= 0"),
     ({"arch": "transformer"}, "arch must be one of"),
     ({"likelihood": "poisson"}, "likelihood must be one of"),
+    ({"prior_components": -1}, "prior_components must be >= 0"),
+    ({"prior_covariance": "spherical"}, "prior_covariance must be one of"),
+    ({"hidden2": -5}, "hidden2 must be >= 0"),
+    ({"kl_warmup_steps": -1}, "kl_warmup_steps must be >= 0"),
 ])
 def test_bad_settings_give_clear_errors(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -174,3 +178,160 @@ def test_class_picker_drives_the_cvae():
     before = w.images.clone()
     w.digit.value = 3
     assert not torch.equal(before, w.images)
+
+
+# ---- the learned prior (issue 11) and the new presets ---------------------------------------------
+
+NEW_PRESETS = ["laptop", "reference", "mlp_reference"]
+
+
+def test_em_recovers_a_known_two_component_mixture():
+    from genedu.models.prior import GaussianMixture, fit_gmm
+
+    g = torch.Generator().manual_seed(0)
+    true_means = torch.tensor([[-4.0, 1.0, 0.0], [3.0, -2.0, 1.0]])
+    n = torch.tensor([1500, 500])  # weights 0.75 / 0.25
+    cov_b = torch.tensor([[1.0, 0.6, 0.0], [0.6, 1.0, 0.0], [0.0, 0.0, 0.25]])
+    a = true_means[0] + 0.5 * torch.randn(int(n[0]), 3, generator=g)
+    b = true_means[1] + torch.randn(int(n[1]), 3, generator=g) @ torch.linalg.cholesky(cov_b).T
+    x = torch.cat([a, b])[torch.randperm(2000, generator=g)]
+    for cov in ("full", "diag"):
+        w, m, L, info = fit_gmm(x, 2, iters=200, seed=1, covariance=cov)
+        order = m[:, 0].argsort()
+        w, m, L = w[order], m[order], L[order]
+        torch.testing.assert_close(m, true_means, atol=0.15, rtol=0)
+        torch.testing.assert_close(w, torch.tensor([0.75, 0.25]), atol=0.03, rtol=0)
+        if cov == "full":
+            torch.testing.assert_close(L[1] @ L[1].T, cov_b, atol=0.15, rtol=0)
+        assert info["iters"] >= 1 and info["log_likelihood"] < 0
+    # deterministic from the seed
+    again = fit_gmm(x, 2, iters=200, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(fit_gmm(x, 2, iters=200, seed=1)[:3], again[:3]))
+    # the module form samples what it holds
+    gm = GaussianMixture(2, 3)
+    gm.set(*fit_gmm(x, 2, seed=1)[:3])
+    z = gm.sample(4000, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (4000, 3)
+    assert gm.log_prob(z).mean() > gm.log_prob(torch.randn(4000, 3) * 6).mean()
+
+
+@pytest.fixture(scope="module")
+def fitted_laptop(small_train):
+    torch.manual_seed(0)
+    m = VAE.from_preset("laptop", channels=8, hidden=32, latent_dim=4, prior_components=3)
+    opt = m.configure_optimizers()
+    for batch in small_train.subset(torch.arange(512)).batches(128, seed=0):
+        m.train_step(batch, opt)
+    info = m.fit_prior(small_train.subset(torch.arange(600)), iters=20)
+    assert info["iters"] >= 1 and m.prior_fitted
+    return m
+
+
+def test_mixture_sampling_is_reproducible_and_in_range(fitted_laptop):
+    m = fitted_laptop
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    a = m.sample(16, generator=g(), prior="mixture")
+    b = m.sample(16, generator=g(), prior="mixture")
+    assert a.shape == (16, 1, 28, 28) and a.min() >= -1 and a.max() <= 1
+    assert torch.equal(a, b)
+    assert not torch.equal(a, m.sample(16, generator=g(), prior="normal"))
+    z = m.sample_latents(5000, generator=g(), prior="mixture")  # the draws follow the mixture's moments
+    w, mu = m.prior.weights, m.prior.means
+    torch.testing.assert_close(z.mean(0), (w[:, None] * mu).sum(0), atol=0.1, rtol=0)
+    with pytest.raises(ValueError, match="prior must be"):
+        m.sample(2, prior="gmm")
+
+
+def test_mixture_prior_before_fitting_raises(batch):
+    m = VAE.from_preset("laptop", channels=8, hidden=32, latent_dim=4)
+    assert not m.prior_fitted
+    with pytest.raises(ValueError, match="not been fitted"):
+        m.sample(2, prior="mixture")
+    with pytest.raises(ValueError, match="prior_components=0"):
+        VAE.from_preset("conv").sample(2, prior="mixture")
+    with pytest.raises(ValueError, match="prior_components=0"):
+        VAE.from_preset("mlp").fit_prior(batch[0])
+
+
+def test_fit_prior_on_a_tensor_is_deterministic(fitted_laptop, batch):
+    x, _ = batch
+    m = fitted_laptop
+    saved = {k: v.clone() for k, v in m.prior.state_dict().items()}
+    try:
+        m.fit_prior(x, iters=10, seed=4)
+        first = {k: v.clone() for k, v in m.prior.state_dict().items()}
+        m.fit_prior(x, iters=10, seed=4)
+        assert all(torch.equal(first[k], v) for k, v in m.prior.state_dict().items())
+    finally:
+        m.prior.load_state_dict(saved)
+    with pytest.raises(ValueError, match="MNIST split or images"):
+        m.fit_prior(torch.zeros(10, 784))
+
+
+def test_checkpoint_round_trip_keeps_the_fitted_prior(tmp_path, fitted_laptop):
+    from genedu.checkpoint import load_checkpoint
+
+    m = fitted_laptop
+    path = save_checkpoint(tmp_path / "laptop.pt", m)
+    m2 = load_model(path)  # weights_only=True inside
+    assert m2.prior_fitted and m2.config == m.config
+    for k, v in m.prior.state_dict().items():
+        assert torch.equal(v, m2.prior.state_dict()[k])
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    assert torch.equal(m.sample(4, generator=g(), prior="mixture"), m2.sample(4, generator=g(), prior="mixture"))
+    m3 = VAE(m.config)  # load_checkpoint into a fresh model of the same config
+    assert not m3.prior_fitted
+    load_checkpoint(path, m3)
+    assert m3.prior_fitted
+
+
+def test_old_presets_keep_their_checkpoint_layout(tmp_path):
+    """The new config fields stay out of checkpoints while at their defaults, so old ones still match."""
+    m = VAE.from_preset("conv")
+    d = m.config_dict()
+    assert not {"hidden2", "prior_components", "prior_covariance", "kl_warmup_steps"} & set(d)
+    assert not any(k.startswith("prior") or k == "train_steps" for k in m.state_dict())
+    path = save_checkpoint(tmp_path / "conv.pt", m)
+    assert load_model(path).config == m.config
+
+
+def test_prior_hole_stats(fitted_laptop, small_train):
+    st = fitted_laptop.prior_hole_stats(small_train, n=200)
+    assert st["kl_gaussian_fit"] >= 0 and 0 <= st["hole_fraction"] <= 1
+    assert 0 <= st["hole_fraction_mixture"] <= 1 and 0 <= st["active_dims"] <= 4
+
+
+@pytest.mark.parametrize("preset", NEW_PRESETS)
+def test_new_presets_train_and_bound(preset, small_train):
+    from genedu.evaluate.likelihood import elbo, iwae_nll
+
+    torch.manual_seed(0)
+    shrink = {"reference": {"channels": 8, "hidden": 64}}.get(preset, {})  # same architecture, CPU-sized
+    m = VAE.from_preset(preset, **shrink)
+    x, y = next(small_train.batches(32, seed=0))
+    opt = m.configure_optimizers()
+    out = m.train_step((x, y), opt)
+    assert {"loss", "recon", "kl"} <= set(out) and all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    if m.config.kl_warmup_steps:
+        assert int(m.train_steps) == 1 and 0 < out["kl_weight"] < m.config.beta
+    s = m.sample(4, generator=torch.Generator().manual_seed(0))
+    assert s.shape == (4, 1, 28, 28) and s.min() >= -1 and s.max() <= 1
+    x01 = genedu_binarize(small_train.float(slice(0, 16)))
+    e = elbo(m, x01, reduce=False)
+    lk = -iwae_nll(m, x01, k=16, reduce=False)
+    assert lk.mean() >= e.mean()
+
+
+def test_presets_as_documented():
+    p = VAE.PRESETS
+    assert p["laptop"].arch == "conv" and p["laptop"].prior_components > 0 and p["laptop"].likelihood == "bernoulli"
+    assert p["reference"].arch == "resconv" and p["reference"].prior_components > 0
+    assert p["mlp_reference"].arch == "mlp" and p["mlp_reference"].hidden2 > 0
+    m = VAE.from_preset("mlp_reference")
+    assert m.fc1.out_features == 512 and m.fc1b.out_features == 256 and m.fc_mu.out_features == 50
+
+
+def genedu_binarize(x):
+    from genedu import binarize
+
+    return binarize(x, generator=torch.Generator().manual_seed(0))
