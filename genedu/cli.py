@@ -89,7 +89,7 @@ def cmd_showdown(args) -> int:
 
 def add_sample(sub) -> None:
     p = sub.add_parser("sample", help="draw samples from a checkpoint and write them to an .npz file")
-    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family of the checkpoint")
+    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion", "flow"], help="family of the checkpoint")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="checkpoint file written by `genedu train`")
     src.add_argument("--reference", action="store_true", help="the shipped reference checkpoint of the family")
@@ -192,8 +192,12 @@ def cmd_evaluate(args) -> int:
 
 def add_reference(sub) -> None:
     p = sub.add_parser("reference", help="train, score and export a family's shipped reference checkpoint")
-    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"], help="family")
-    p.add_argument("--preset", required=True, help="the proper preset, e.g. conv, dcgan, ddpm")
+    p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion", "flow"], help="family")
+    p.add_argument("--preset", required=True, help="the preset, e.g. laptop or reference")
+    p.add_argument("--lr-warmup", type=int, default=0, help="learning-rate warm-up steps")
+    p.add_argument("--lr-decay", choices=["cosine"], help="learning-rate decay over the budget")
+    p.add_argument("--sample-options", default=None,
+                   help='JSON of the sampler to score with, e.g. \'{"sampler": "dpm", "steps": 20}\'')
     p.add_argument("--epochs", type=float, help="budget in epochs")
     p.add_argument("--steps", type=int, help="budget in optimiser steps")
     p.add_argument("--images", type=int, help="budget in images seen")
@@ -213,9 +217,16 @@ def cmd_reference(args) -> int:
 
     if args.epochs is None and args.steps is None and args.images is None and args.seconds is None:
         raise ValueError("give a budget: --epochs, --steps, --images or --seconds")
+    import json
+
+    try:
+        options = None if args.sample_options is None else json.loads(args.sample_options)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--sample-options must be JSON such as '{{\"sampler\": \"dpm\", \"steps\": 20}}': {e}")
     command = "genedu " + " ".join(shlex.quote(a) for a in args.argv)
     path = make_reference(args.model, args.preset, work=args.work, command=command, seed=args.seed, ema=args.ema,
                           n_samples=args.samples, out_dir=args.out_dir, device=args.device,
+                          lr_warmup=args.lr_warmup, lr_decay=args.lr_decay, sample_options=options,
                           epochs=args.epochs, steps=args.steps, images=args.images, seconds=args.seconds)
     print(f"reference written: {path} (figures in {path.with_suffix('.json')})")
     return 0

@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .models.base import GenerativeModel, build_model
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "assets" / "references"
-FAMILIES = ("vae", "gan", "diffusion")
+FAMILIES = ("vae", "gan", "diffusion", "flow")
 MAX_BYTES = 10 * 2**20  # a reference must stay under 10 MB to live in the repository
 
 
@@ -63,7 +63,7 @@ def load_reference(family: str, *, device: str | torch.device = "cpu") -> Genera
 def sample_reference(model: GenerativeModel, family: str, n: int, *, seed: int = 0, steps: int | None = None):
     """n samples of a reference from a generator seeded `seed`, with the sampler it was scored with
     (`steps` overrides a diffusion model's DDIM steps); class-balanced labels 0..9 when it is conditional."""
-    opts = dict(SAMPLE_OPTIONS[family])
+    opts = sample_options(family)
     if steps is not None and "steps" in opts:
         opts["steps"] = steps
     labels = (torch.arange(n) % model.config.num_classes).to(model.device) if model.conditional else None
@@ -99,18 +99,32 @@ def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLik
     return path
 
 
-# The sampler each family's reference is scored with (and that lessons use for it).
-SAMPLE_OPTIONS = {"vae": {}, "gan": {}, "diffusion": {"sampler": "ddim", "steps": 50}}
+# The sampler each family's reference is scored with when its JSON does not say (and for make_reference).
+SAMPLE_OPTIONS = {"vae": {}, "gan": {}, "diffusion": {"sampler": "ddim", "steps": 50},
+                  "flow": {"method": "heun", "steps": 10}}
+
+
+def sample_options(family: str) -> dict[str, Any]:
+    """The sampler options a family's shipped reference was scored with (recorded in its JSON)."""
+    try:
+        recorded = reference_info(family).get("sample_options")
+    except FileNotFoundError:
+        recorded = None
+    return dict(recorded if recorded is not None else SAMPLE_OPTIONS[family])
 
 
 def make_reference(family: str, preset: str, *, work: str | os.PathLike, command: str, seed: int = 0,
                    ema: float | None = None, n_samples: int = 10_000, out_dir: str | os.PathLike | None = None,
-                   device=None, **budget) -> Path:
+                   device=None, lr_warmup: int = 0, lr_decay: str | None = None,
+                   sample_options: dict[str, Any] | None = None, **budget) -> Path:
     """Train (or finish training) a preset, score it with the evaluation suite and export it.
 
     `budget` is what `fit` takes (epochs=, steps=, images=, seconds=). Training checkpoints to
     `<work>/<family>_<preset>.pt` and resumes from it, so an interrupted run continues, and a run whose
     budget is already spent goes straight to scoring. `command` is recorded as how to reproduce it.
+    `lr_warmup` / `lr_decay` are fit's learning-rate schedule; `sample_options` the sampler it is scored
+    with (default: SAMPLE_OPTIONS[family]). A VAE with a mixture prior (prior_components > 0) has the
+    prior fitted to its training codes before scoring, and is scored with prior="mixture".
     """
     import platform
 
@@ -124,10 +138,19 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
     torch.manual_seed(seed)  # the initial weights, as the showdown draws them for the same seed
     model = MODEL_REGISTRY[family].from_preset(preset)
     ckpt = Path(work) / f"{family}_{preset}.pt"
-    history = fit(model, load_mnist("train"), seed=seed, ema=ema, checkpoint=ckpt, resume=True, device=device,
-                  checkpoint_minutes=5, **budget)
+    data = load_mnist("train")
+    history = fit(model, data, seed=seed, ema=ema, checkpoint=ckpt, resume=True, device=device,
+                  checkpoint_minutes=5, lr_warmup=lr_warmup, lr_decay=lr_decay, **budget)
     sampler = history.ema.module if history.ema is not None else model
-    evaluation = sample_and_score(sampler, SAMPLE_OPTIONS[family], n_samples, seed=seed)
+    options = dict(SAMPLE_OPTIONS[family] if sample_options is None else sample_options)
+    if getattr(sampler.config, "prior_components", 0):
+        sampler.fit_prior(data, seed=seed)  # the learned prior on the training codes (lesson 01)
+        options.setdefault("prior", "mixture")
+        from .checkpoint import read_checkpoint as _read, save_checkpoint as _save
+        state = _read(ckpt)["state"]
+        ckpt = ckpt.with_name(ckpt.stem + "_with_prior.pt")  # the fitted prior travels in the weights
+        _save(ckpt, sampler, state={k: state.get(k) for k in ("step", "images", "seconds", "seed")})
+    evaluation = sample_and_score(sampler, options, n_samples, seed=seed)
     meta = {
         "preset": preset, "command": command, "seed": seed, "ema": ema,
         "budget": ", ".join(f"{k}={v}" for k, v in budget.items() if v is not None),
@@ -137,7 +160,7 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
         "parameters": count_parameters(model),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
                    f"device {sampler.device}, torch {torch.__version__}",
-        "sample_options": SAMPLE_OPTIONS[family],
+        "sample_options": options, "lr_warmup": lr_warmup, "lr_decay": lr_decay,
         "evaluation": evaluation,
     }
     return export_reference(ckpt, out_dir=out_dir, meta=meta)

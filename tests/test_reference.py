@@ -63,7 +63,7 @@ def test_cli_samples_from_reference(tmp_path, small_train, ref_dir, capsys):
 
 def test_bad_references_are_refused(tmp_path, small_train, ref_dir):
     with pytest.raises(ValueError, match="no reference family"):
-        reference.reference_path("flow")
+        reference.reference_path("pixelcnn")
     with pytest.raises(FileNotFoundError, match="genedu train --model diffusion"):
         reference.load_reference("diffusion")
     # a file of another family under a family's name
