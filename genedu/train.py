@@ -305,11 +305,14 @@ def train_or_load(model: GenerativeModel, data: MNIST, *, checkpoint: str | os.P
     - a checkpoint that stopped short of the budget (an interrupted run, or a larger budget now):
       resume with `fit(resume=True)` from its step, exactly where it stopped, so no training is lost.
 
-    The lessons' one-liner. Says which of the three it does. Asking for `ema=` when loading a finished
+    The lessons' one-liner. Says which of the three it does. Unless told otherwise (`checkpoint_every=`,
+    `checkpoint_minutes=`), it saves every 5 minutes of training. Asking for `ema=` when loading a finished
     checkpoint saved without an EMA is an error (a resumed run starts the EMA from the loaded weights).
     """
     path = Path(checkpoint)
     fit_kwargs.pop("resume", None)  # train_or_load decides
+    if fit_kwargs.get("checkpoint_every") is None and fit_kwargs.get("checkpoint_minutes") is None:
+        fit_kwargs["checkpoint_minutes"] = 5.0  # a disconnect loses minutes, not the run
     if retrain or not path.is_file():
         return fit(model, data, checkpoint=path, **fit_kwargs)
     state = read_checkpoint(path)["state"]

@@ -244,3 +244,12 @@ def test_an_unwritable_checkpoint_path_fails_before_training(small_train, tmp_pa
         fit(genedu.VAE.from_preset("seed"), small_train, steps=3, device="cpu", checkpoint=path, progress=False,
             callbacks=(lambda s, m, h: steps.append(s),))
     assert steps == []  # refused before the first step
+
+
+def test_train_or_load_checkpoints_every_few_minutes_unless_told(small_train, tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr("genedu.train.fit", lambda model, data, **kw: seen.append(kw) or genedu.History())
+    train_or_load(_seeded_vae(), small_train, checkpoint=tmp_path / "a.pt", steps=3)
+    train_or_load(_seeded_vae(), small_train, checkpoint=tmp_path / "b.pt", steps=3, checkpoint_every=2)
+    assert seen[0]["checkpoint_minutes"] == 5.0  # a disconnect loses minutes, not the run
+    assert seen[1]["checkpoint_every"] == 2 and "checkpoint_minutes" not in seen[1]
