@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -87,17 +88,34 @@ def _norm(v):
 
 def load_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
                     optimizers: dict[str, torch.optim.Optimizer] | None = None,
-                    ema: torch.nn.Module | None = None) -> dict[str, Any]:
-    """Load weights (and optimiser and EMA state, when given) into `model`; return the saved `state`."""
+                    ema: torch.nn.Module | None = None, missing_ema: str = "error") -> dict[str, Any]:
+    """Load weights (and optimiser and EMA state, when given) into `model`; return the saved `state`.
+
+    When `ema` is given but the checkpoint was saved without an EMA, `missing_ema` decides: "error"
+    (the default) raises CheckpointError; "restart" starts the EMA from the loaded weights and warns.
+    Never is the EMA left silently at the weights it was built with.
+    """
+    if missing_ema not in ("error", "restart"):
+        raise ValueError(f"missing_ema must be 'error' or 'restart', got {missing_ema!r}")
     ckpt = read_checkpoint(path, map_location=model.device)
     check_compatible(ckpt, model, path)
+    if ema is not None and ckpt.get("ema") is None and missing_ema == "error":
+        raise CheckpointError(
+            f"{path} was saved without an EMA of the weights, but an EMA was asked for (ema=...). "
+            "Load it without ema=, or train again with ema= to get one.")
     model.load_state_dict(ckpt["model"])
     for name, opt in (optimizers or {}).items():
         if name not in ckpt["optimizers"]:
             raise CheckpointError(f"{path} has no state for optimiser {name!r} (has {sorted(ckpt['optimizers'])})")
         opt.load_state_dict(ckpt["optimizers"][name])
-    if ema is not None and ckpt.get("ema") is not None:
-        ema.load_state_dict(ckpt["ema"])
+    if ema is not None:
+        if ckpt.get("ema") is not None:
+            ema.load_state_dict(ckpt["ema"])
+        else:  # missing_ema == "restart"
+            ema.load_state_dict(model.state_dict())
+            warnings.warn(f"{path} was saved without an EMA: the EMA starts now from the loaded weights "
+                          f"(step {ckpt['state'].get('step', '?')}), so it averages only the steps from here on",
+                          stacklevel=2)
     return ckpt["state"]
 
 

@@ -19,10 +19,10 @@ from typing import Callable
 
 import torch
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .data import MNIST, batches_per_epoch
 from .models.base import GenerativeModel
-from .utils import default_device, seed_everything
+from .utils import check_writable, default_device, seed_everything
 
 
 class TrainingDiverged(RuntimeError):
@@ -195,6 +195,8 @@ def fit(model: GenerativeModel, data: MNIST, *,
         raise ValueError(f"batch_size {batch_size} is larger than the data ({len(data)} images)")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint= (the file to resume from)")
+    if checkpoint is not None:  # a checkpoint that cannot be written must fail now, not after the training
+        check_writable(checkpoint, what="checkpoint")
     device = torch.device(device) if device is not None else default_device()
     if amp is None:
         amp = device.type == "cuda"
@@ -214,7 +216,8 @@ def fit(model: GenerativeModel, data: MNIST, *,
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
 
     if resume and ckpt_path is not None and ckpt_path.is_file():
-        saved = load_checkpoint(ckpt_path, model, optimizers=optimizers, ema=ema_model)
+        # a checkpoint saved without an EMA: the EMA starts from the loaded weights (with a warning)
+        saved = load_checkpoint(ckpt_path, model, optimizers=optimizers, ema=ema_model, missing_ema="restart")
         if saved.get("seed", seed) != seed or saved.get("batch_size", batch_size) != batch_size:
             raise ValueError(f"{ckpt_path} was trained with seed={saved.get('seed')}, batch_size="
                              f"{saved.get('batch_size')}; resume with the same values (got {seed}, {batch_size})")
@@ -320,23 +323,55 @@ def fit(model: GenerativeModel, data: MNIST, *,
     return history
 
 
+def _budget_met(state: dict, n_data: int, batch_size: int, *, epochs=None, steps=None, images=None,
+                seconds=None) -> bool:
+    """Whether a run that reached `state` (a checkpoint's step, images, seconds) has met the budget."""
+    total = _budget_steps(n_data, batch_size, batches_per_epoch(n_data, batch_size),
+                          epochs=epochs, steps=steps, images=images)
+    if total is None and seconds is None:
+        return True  # no budget asked for: whatever was trained is what is wanted
+    return (total is not None and state["step"] >= total) or (seconds is not None and state["seconds"] >= seconds)
+
+
 def train_or_load(model: GenerativeModel, data: MNIST, *, checkpoint: str | os.PathLike,
                   retrain: bool = False, **fit_kwargs) -> History:
-    """Load `checkpoint` into `model` when it exists (and `retrain` is False), else train with `fit`.
+    """Train `model` with `fit` until the budget in `fit_kwargs` is met, reusing `checkpoint` when it exists.
 
-    The lessons' one-liner: a learner who trained before (or a shipped reference) gets the model at
-    once; anyone else trains it and the checkpoint is written for next time. Returns the History
-    (saved in the checkpoint, so a loaded model still has its curves).
+    - no checkpoint (or `retrain=True`): train from scratch; the checkpoint is written for next time;
+    - a checkpoint whose recorded state meets the budget (a finished run, a shipped reference): load
+      it at once, with its History (so a loaded model still has its curves);
+    - a checkpoint that stopped short of the budget (an interrupted run, or a larger budget now):
+      resume with `fit(resume=True)` from its step, exactly where it stopped, so no training is lost.
+
+    The lessons' one-liner. Says which of the three it does. Unless told otherwise (`checkpoint_every=`,
+    `checkpoint_minutes=`), it saves every 5 minutes of training. Asking for `ema=` when loading a finished
+    checkpoint saved without an EMA is an error (a resumed run starts the EMA from the loaded weights).
     """
     path = Path(checkpoint)
-    if path.is_file() and not retrain:
-        device = fit_kwargs.get("device") or default_device()
-        model.to(device)
-        ema_decay = fit_kwargs.get("ema")
-        ema_model = EMA(model, ema_decay) if ema_decay is not None else None
-        saved = load_checkpoint(path, model, ema=ema_model)
-        history = History.from_state_dict(saved["history"]) if "history" in saved else History()
-        history.ema = ema_model
-        model.eval()
-        return history
-    return fit(model, data, checkpoint=path, **fit_kwargs)
+    fit_kwargs.pop("resume", None)  # train_or_load decides
+    if fit_kwargs.get("checkpoint_every") is None and fit_kwargs.get("checkpoint_minutes") is None:
+        fit_kwargs["checkpoint_minutes"] = 5.0  # a disconnect loses minutes, not the run
+    if retrain or not path.is_file():
+        return fit(model, data, checkpoint=path, **fit_kwargs)
+    state = read_checkpoint(path)["state"]
+    batch_size = fit_kwargs.get("batch_size") or getattr(model.config, "batch_size", 128)
+    budget = {k: fit_kwargs.get(k) for k in ("epochs", "steps", "images", "seconds")}
+    if "step" in state and not _budget_met(state, len(data), batch_size, **budget):
+        asked = ", ".join(f"{k}={v}" for k, v in budget.items() if v is not None)
+        print(f"{path} stopped at step {state['step']} ({state.get('images', 0):,} images) before the budget "
+              f"({asked}): resuming training from step {state['step']}")
+        return fit(model, data, checkpoint=path, resume=True, **fit_kwargs)
+    device = fit_kwargs.get("device") or default_device()
+    model.to(device)
+    ema_decay = fit_kwargs.get("ema")
+    ema_model = EMA(model, ema_decay) if ema_decay is not None else None
+    saved = load_checkpoint(path, model, ema=ema_model)
+    history = History.from_state_dict(saved["history"]) if "history" in saved else History()
+    history.ema = ema_model
+    model.eval()
+    if "step" in saved:
+        print(f"loaded {path}: trained for {saved['step']} steps, which meets the budget "
+              "(delete the file or pass retrain=True to train again)")
+    else:
+        print(f"loaded {path} as it is: it records no training state to resume from")
+    return history

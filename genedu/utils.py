@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,3 +43,35 @@ def in_colab() -> bool:
 
 def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def check_writable(path: str | os.PathLike, *, what: str = "output file", folder: bool = False,
+                   create_parents: bool = True) -> Path:
+    """Fail now, not at the end of a long run, when `path` could not be written; return it as a Path.
+
+    `path` is a file (or, with `folder=True`, a folder that will be created if missing). Folders above
+    it that do not exist yet are fine with `create_parents=True` (they will be created) as long as they
+    can be; with `create_parents=False` the folder that holds `path` must already exist. Writability is
+    tested by creating and deleting a temporary file, so it is honest on read-only mounts too.
+    """
+    path = Path(path).expanduser()
+    if path.exists() and path.is_dir() != folder:
+        kind, want = ("a file", "a folder") if folder else ("a folder", "a file name")
+        raise ValueError(f"{what} {path} is {kind}, but {want} was expected; choose another path")
+    parent = path if folder and path.is_dir() else path.parent
+    if not create_parents and not parent.is_dir():
+        raise ValueError(f"{what} {path}: the folder {parent} does not exist; create it first "
+                         f"(mkdir -p {parent}) or choose a path in an existing folder")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path} cannot be written: {existing} is a file, not a folder; "
+                         "choose a path in a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ValueError(f"{what} {path} cannot be written: the folder {existing} is not writable "
+                         f"({type(e).__name__}: {e}); choose a folder you can write to") from e
+    return path

@@ -43,6 +43,7 @@ seed_everything(0)
 print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}")
 
 # %%
+import tempfile
 from pathlib import Path
 
 FAST = fast_mode()  # GENEDU_FAST=1 (the tests): a few hundred steps, enough to run every cell
@@ -50,8 +51,8 @@ SEED_BUDGET = dict(steps=300) if FAST else dict(epochs=5)  # the original: 5 epo
 DCGAN_BUDGET = dict(steps=60) if FAST else dict(epochs=5)  # the same images seen as the seed run
 SEEDS = [0, 1] if FAST else [0, 1, 2]  # runs for the spread over seeds
 SAMPLE_EVERY = 50 if FAST else 234  # steps between fixed-noise grids (234 = half an epoch)
-CKPT = Path("checkpoints")  # train_or_load reuses these; delete them to retrain
-print(f"FAST={FAST}")
+CKPT = Path(tempfile.mkdtemp()) if FAST else Path("checkpoints")  # train_or_load reuses these; fast mode never does
+print(f"FAST={FAST}; checkpoints in {CKPT}")
 
 # %% [markdown]
 # ## 1. The game

@@ -387,8 +387,6 @@ measured_curve(DDIM_STEPS, {"distance to nearest training digit": [r["distance"]
                right_label="seconds per 1,000 images", logx=True,
                title=f"DDIM: steps against quality and time ({N_EVAL} samples, {device})")
 plt.show()
-times = [r["s_per_1000"] for r in steps_rows.values()]
-assert times[-1] > times[0]  # more steps cost more time, linearly
 assert 0.8 < real_row["accuracy"] <= 1 and real_row["distance"] < dist["noise"]
 
 # %% [markdown]
@@ -440,8 +438,10 @@ explorer = sampler_explorer(sampler_model, n=20, steps=5 if FAST else 20, max_st
 explorer
 
 # %%
+before = explorer.samples.clone()
 explorer.guidance.value = 3.0
-assert explorer.samples.shape == (20, 1, 28, 28) and explorer.seconds > 0
+assert explorer.samples.shape == (20, 1, 28, 28)
+assert not torch.equal(explorer.samples, before)  # the slider redrew the digits, from the same noise
 
 # %% [markdown]
 # ## A trained one at once: the shipped reference DDPM

@@ -184,10 +184,9 @@ ddpm_runs = [r for r in results["runs"] if r.get("ddim_curve")]
 plots.ddim_steps_curve(ddpm_runs)
 plt.show()
 for r in ddpm_runs:
-    t = [c["seconds_per_1000"] for c in r["ddim_curve"]]
     print(f"seed {r['seed']}: " + ", ".join(f"{c['steps']} steps FID {c['fid']:.1f} ({c['seconds_per_1000']:.1f} s/1000)"
                                            for c in r["ddim_curve"]))
-    assert t[-1] > t[0]  # more steps take longer
+    assert [c["steps"] for c in r["ddim_curve"]] == list(DDIM_STEPS)  # every step count was scored
 
 # %% [markdown]
 # ## Verdicts, computed from the table

@@ -1,6 +1,6 @@
 import gzip
-import os
-import shutil
+import hashlib
+import struct
 from pathlib import Path
 
 import pytest
@@ -8,21 +8,32 @@ import torch
 
 import genedu
 from genedu import data as gdata
-from genedu.data import MNIST_FILES, MNISTError, load_mnist, prepare_mnist
+from genedu.data import MNISTError, load_mnist, prepare_mnist
 
-SOURCE = Path(os.environ.get("GENEDU_MNIST_SOURCE", "")) if os.environ.get("GENEDU_MNIST_SOURCE") else None
-needs_source = pytest.mark.skipif(SOURCE is None or not SOURCE.is_dir(),
-                                  reason="needs $GENEDU_MNIST_SOURCE (the four MNIST files)")
+N_FAKE = 12  # images per file in the fake MNIST the source-folder tests build
 
 
-def _copy_source(tmp: Path, skip: str | None = None) -> Path:
-    """A source folder in tmp holding links to the four standard .gz files (less `skip`)."""
-    src = tmp / "src"
+def _idx_bytes(name: str, n: int = N_FAKE) -> bytes:
+    """A small but well-formed MNIST idx file: the real header layout, random pixels, labels 0..9."""
+    g = torch.Generator().manual_seed(len(name))
+    if "images" in name:
+        body = torch.randint(0, 256, (n * 28 * 28,), generator=g, dtype=torch.uint8)
+        return struct.pack(">IIII", 2051, n, 28, 28) + bytes(body.tolist())
+    return struct.pack(">II", 2049, n) + bytes(torch.randint(0, 10, (n,), generator=g).tolist())
+
+
+@pytest.fixture
+def fake_source(tmp_path, monkeypatch):
+    """A source folder of four small fake MNIST files (.gz), built here, with genedu's expected sizes and
+    checksums switched to theirs: the verification, extraction and cleanup code runs for real on every
+    machine, without the 11 MB of real MNIST. Returns (folder, {name: decompressed bytes})."""
+    raw = {name: _idx_bytes(name) for name in gdata.MNIST_FILES}
+    monkeypatch.setattr(gdata, "MNIST_FILES", {n: (len(b), hashlib.sha256(b).hexdigest()) for n, b in raw.items()})
+    src = tmp_path / "src"
     src.mkdir()
-    for name in MNIST_FILES:
-        if name != skip:
-            (src / f"{name}.gz").symlink_to(SOURCE / f"{name}.gz")
-    return src
+    for name, b in raw.items():
+        (src / f"{name}.gz").write_bytes(gzip.compress(b))
+    return src, raw
 
 
 def test_splits_have_the_documented_sizes_and_labels(train_data):
@@ -78,66 +89,82 @@ def test_binarize_draws_pixels_with_their_intensity():
     assert b.mean().item() == pytest.approx(0.75, abs=0.01)
 
 
-@needs_source
-def test_extracts_from_a_gz_source_folder(tmp_path):
-    src = _copy_source(tmp_path)
-    raw = prepare_mnist(tmp_path / "root", source=src)
-    assert sorted(p.name for p in raw.iterdir()) == sorted(MNIST_FILES)
-    assert len(load_mnist("test", tmp_path / "root")) == 10_000
+def test_extracts_from_a_gz_source_folder(tmp_path, fake_source):
+    src, raw = fake_source
+    root = prepare_mnist(tmp_path / "root", source=src)
+    assert sorted(p.name for p in root.iterdir()) == sorted(raw)
+    assert all((root / name).read_bytes() == b for name, b in raw.items())
+    test = load_mnist("test", tmp_path / "root")
+    assert len(test) == N_FAKE and test.images.shape == (N_FAKE, 28, 28)
 
 
-@needs_source
-def test_extracts_from_a_raw_source_folder(tmp_path):
-    src = tmp_path / "rawsrc"
-    src.mkdir()
-    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        with gzip.open(SOURCE / f"{name}.gz") as f, open(src / name, "wb") as g:
-            shutil.copyfileobj(f, g)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
-        (src / f"{name}.gz").symlink_to(SOURCE / f"{name}.gz")
-    assert len(load_mnist("test", tmp_path / "root", source=src)) == 10_000
+def test_extracts_from_a_raw_source_folder(tmp_path, fake_source):
+    src, raw = fake_source
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # two raw, two still gzipped
+        (src / f"{name}.gz").unlink()
+        (src / name).write_bytes(raw[name])
+    test = load_mnist("test", tmp_path / "root", source=src)
+    assert len(test) == N_FAKE and bytes(test.labels.to(torch.uint8).tolist()) == raw["t10k-labels-idx1-ubyte"][8:]
 
 
-@needs_source
-def test_source_folder_lacking_a_file_names_it(tmp_path):
-    src = _copy_source(tmp_path, skip="t10k-labels-idx1-ubyte")
+def test_source_folder_lacking_a_file_names_it(tmp_path, fake_source):
+    src, _ = fake_source
+    (src / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(MNISTError, match="lacks t10k-labels-idx1-ubyte"):
         prepare_mnist(tmp_path / "root", source=src)
 
 
-@needs_source
-def test_corrupted_file_is_named_with_its_expected_checksum_and_nothing_half_written(tmp_path):
-    src = _copy_source(tmp_path, skip="train-labels-idx1-ubyte")
-    raw = gzip.decompress((SOURCE / "train-labels-idx1-ubyte.gz").read_bytes())
-    bad = bytearray(raw)
-    bad[100] ^= 0xFF  # one flipped byte, same size
+def test_corrupted_file_is_named_with_its_expected_checksum_and_nothing_half_written(tmp_path, fake_source):
+    src, raw = fake_source
+    bad = bytearray(raw["train-labels-idx1-ubyte"])
+    bad[10] ^= 0xFF  # one flipped byte, same size
     (src / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(bad)))
     root = tmp_path / "root"
     with pytest.raises(MNISTError) as e:
         prepare_mnist(root, source=src)
     msg = str(e.value)
-    assert "train-labels-idx1-ubyte" in msg and "corrupted" in msg and MNIST_FILES["train-labels-idx1-ubyte"][1] in msg
+    assert "train-labels-idx1-ubyte" in msg and "corrupted" in msg
+    assert gdata.MNIST_FILES["train-labels-idx1-ubyte"][1] in msg  # the expected checksum, to compare against
     raw_dir = root / "MNIST" / "raw"
     leftovers = [p.name for p in raw_dir.iterdir()] if raw_dir.exists() else []
     assert "train-labels-idx1-ubyte" not in leftovers
     assert not [n for n in leftovers if n.endswith(".part")]
 
 
-@needs_source
-def test_truncated_file_is_named(tmp_path):
-    src = _copy_source(tmp_path, skip="t10k-images-idx3-ubyte")
-    data = (SOURCE / "t10k-images-idx3-ubyte.gz").read_bytes()
-    (src / "t10k-images-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
+def test_truncated_file_is_named(tmp_path, fake_source):
+    src, _ = fake_source
+    gz = src / "t10k-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[: gz.stat().st_size // 2])
     with pytest.raises(MNISTError, match="t10k-images-idx3-ubyte.*(truncated|corrupted)"):
         prepare_mnist(tmp_path / "root", source=src)
     assert not list((tmp_path / "root").rglob("*.part"))
+    assert not (tmp_path / "root" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
 
 
-@needs_source
-def test_a_file_corrupted_in_the_root_is_caught_on_load(tmp_path):
-    prepare_mnist(tmp_path / "root", source=_copy_source(tmp_path))
+def test_an_extraction_that_fails_midway_leaves_nothing_half_written(tmp_path, fake_source, monkeypatch):
+    src, _ = fake_source
+    calls = []
+    real_verify = gdata.verify_file
+
+    def verify_then_fail_on_the_copy(path, name):
+        calls.append(Path(path).name)
+        if Path(path).name.endswith(".part"):  # the copy is written, then found bad (a disk error, say)
+            raise MNISTError(f"simulated failure checking {path}")
+        real_verify(path, name)
+
+    monkeypatch.setattr(gdata, "verify_file", verify_then_fail_on_the_copy)
+    with pytest.raises(MNISTError, match="simulated failure"):
+        prepare_mnist(tmp_path / "root", source=src)
+    assert any(n.endswith(".part") for n in calls)  # the failure came after a temporary file was written
+    raw_dir = tmp_path / "root" / "MNIST" / "raw"
+    assert list(raw_dir.iterdir()) == []  # neither the temporary file nor a half-verified file is left
+
+
+def test_a_file_corrupted_in_the_root_is_caught_on_load(tmp_path, fake_source):
+    src, _ = fake_source
+    prepare_mnist(tmp_path / "root", source=src)
     f = tmp_path / "root" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
-    f.write_bytes(f.read_bytes()[:-10])
+    f.write_bytes(f.read_bytes()[:-3])
     with pytest.raises(MNISTError, match="t10k-labels-idx1-ubyte"):
         load_mnist("test", tmp_path / "root")
 

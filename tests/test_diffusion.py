@@ -212,7 +212,7 @@ def test_sampler_explorer():
     model = _model(T=20)
     w = sampler_explorer(model, n=4, steps=2, max_steps=5)
     a = w.samples.clone()
-    assert a.shape == (4, 1, 28, 28) and w.seconds > 0
+    assert a.shape == (4, 1, 28, 28)
     w.guidance.value = 0.0
     assert not torch.equal(w.samples, a)
     w.steps.value = 5

@@ -212,3 +212,88 @@ def test_lr_warmup_and_cosine_decay(monkeypatch):
     assert seen == pytest.approx(want)
     with pytest.raises(ValueError, match="lr_decay"):
         fit(model, data, steps=1, batch_size=8, lr_decay="step")
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_at(step):
+    def cb(s, model, history):
+        if s == step:
+            raise _Interrupt(f"interrupted at step {s}")
+    return cb
+
+
+def test_train_or_load_resumes_an_interrupted_run_to_its_budget(small_train, tmp_path, capsys):
+    ckpt = tmp_path / "cut.pt"
+    straight = _seeded_vae()
+    fit(straight, small_train, steps=10, seed=1, device="cpu", progress=False)
+    with pytest.raises(_Interrupt):  # a Colab disconnect: the last checkpoint is at step 6
+        fit(_seeded_vae(), small_train, steps=10, seed=1, device="cpu", checkpoint=ckpt, checkpoint_every=3,
+            callbacks=(_interrupt_at(7),), progress=False)
+    assert torch.load(ckpt, weights_only=True)["state"]["step"] == 6
+    resumed = _seeded_vae()
+    h = train_or_load(resumed, small_train, checkpoint=ckpt, steps=10, seed=1, device="cpu", progress=False)
+    assert "resuming training from step 6" in capsys.readouterr().out
+    assert h["step"] == list(range(1, 11))  # trained to the budget, not loaded at step 6
+    a, b = _params(straight), _params(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # and exactly as if never interrupted
+
+
+def test_train_or_load_loads_without_training_when_the_budget_is_met(small_train, tmp_path, capsys, monkeypatch):
+    ckpt = tmp_path / "done.pt"
+    train_or_load(_seeded_vae(), small_train, checkpoint=ckpt, steps=6, device="cpu", progress=False)
+    capsys.readouterr()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("fit was called although the checkpoint meets the budget")
+
+    monkeypatch.setattr("genedu.train.fit", no_training)
+    h = train_or_load(_seeded_vae(), small_train, checkpoint=ckpt, steps=4, device="cpu", progress=False)
+    assert len(h) == 6 and "loaded" in capsys.readouterr().out
+
+
+def test_asking_for_an_ema_a_checkpoint_lacks_is_an_error_when_loading(small_train, tmp_path):
+    ckpt = tmp_path / "no-ema.pt"
+    fit(_seeded_vae(), small_train, steps=3, device="cpu", checkpoint=ckpt, progress=False)
+    with pytest.raises(CheckpointError, match="saved without an EMA"):
+        train_or_load(_seeded_vae(), small_train, checkpoint=ckpt, steps=3, ema=0.9, device="cpu", progress=False)
+    with pytest.raises(CheckpointError, match="saved without an EMA"):
+        load_checkpoint(ckpt, _seeded_vae(), ema=genedu.train.EMA(_seeded_vae(), 0.9))
+
+
+def test_resuming_with_an_ema_the_checkpoint_lacks_starts_it_from_the_loaded_weights(small_train, tmp_path):
+    ckpt = tmp_path / "no-ema.pt"
+    fit(_seeded_vae(), small_train, steps=3, device="cpu", checkpoint=ckpt, progress=False)
+    at_step_3 = genedu.VAE.from_preset("seed")
+    load_checkpoint(ckpt, at_step_3)
+    model = genedu.VAE.from_preset("seed")
+    with pytest.warns(UserWarning, match="EMA starts now from the loaded weights"):
+        h = fit(model, small_train, steps=4, ema=0.5, ema_warmup=False, device="cpu", checkpoint=ckpt, resume=True,
+                progress=False)
+    # one update after the restart: ema = 0.5 * (weights at step 3) + 0.5 * (weights at step 4)
+    for name, e in h.ema.module.named_parameters():
+        expected = 0.5 * dict(at_step_3.named_parameters())[name] + 0.5 * dict(model.named_parameters())[name]
+        assert torch.allclose(e, expected, atol=1e-6), name
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
+def test_an_unwritable_checkpoint_path_fails_before_training(small_train, tmp_path, where):
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / "file" / "run.pt" if where == "under-a-file" else tmp_path / "folder"
+    steps = []
+    with pytest.raises(ValueError, match="checkpoint .* (cannot be written|is a folder)"):
+        fit(genedu.VAE.from_preset("seed"), small_train, steps=3, device="cpu", checkpoint=path, progress=False,
+            callbacks=(lambda s, m, h: steps.append(s),))
+    assert steps == []  # refused before the first step
+
+
+def test_train_or_load_checkpoints_every_few_minutes_unless_told(small_train, tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr("genedu.train.fit", lambda model, data, **kw: seen.append(kw) or genedu.History())
+    train_or_load(_seeded_vae(), small_train, checkpoint=tmp_path / "a.pt", steps=3)
+    train_or_load(_seeded_vae(), small_train, checkpoint=tmp_path / "b.pt", steps=3, checkpoint_every=2)
+    assert seen[0]["checkpoint_minutes"] == 5.0  # a disconnect loses minutes, not the run
+    assert seen[1]["checkpoint_every"] == 2 and "checkpoint_minutes" not in seen[1]

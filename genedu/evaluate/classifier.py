@@ -146,7 +146,9 @@ def train_classifier(*, epochs: int = 3, batch_size: int = 128, lr: float = 2e-3
     seconds = time.time() - t0
     acc = accuracy(model, test.float(), test.labels)
     meta = {
-        "command": f"genedu evaluate train-classifier --epochs {epochs} --seed {seed}",
+        # --force: replacing the shipped weights must be asked for (the CLI refuses otherwise)
+        "command": f"genedu evaluate train-classifier --epochs {epochs} --seed {seed} "
+                   + ("--force" if out is None else f"--out {out}"),
         "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": "Adam, lr decays linearly to 0",
         "train_images": len(train), "test_accuracy": round(acc, 4),
         "torch_version": torch.__version__, "training_seconds": round(seconds, 1),

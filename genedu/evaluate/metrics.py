@@ -11,6 +11,9 @@ feature classifier (`classifier.py`) and returns plain floats. Computation is in
 - Density / coverage (Naeem et al. 2020), k = 5.
 - Memorisation: each sample's distance to its nearest training image, against the same distance
   for held-out test images (a real image that was never trained on).
+
+The nearest-neighbour metrics never build the whole all-pairs distance matrix: they work on blocks of
+`chunk` rows (float32), so 50,000 samples against 50,000 real images need a few hundred MB, not 10 GB.
 """
 
 from __future__ import annotations
@@ -107,52 +110,67 @@ def class_kl(hist, prior, *, eps: float = 1e-6) -> float:
     return float((h * (h / q).log()).sum())
 
 
-def _pairwise(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    a, b = a.float(), b.float()  # float32 distances: a 10,000 x 10,000 matrix is 400 MB, not 800
-    return torch.cat([torch.cdist(a[i:i + chunk], b) for i in range(0, len(a), chunk)]) if len(a) else a.new_zeros(0, len(b))
+CHUNK = 1024  # rows of a distance block: 1,024 x 50,000 float32 distances take 200 MB
 
 
-def knn_radii(features, k: int) -> torch.Tensor:
+def _blocks(a: torch.Tensor, b: torch.Tensor, chunk: int):
+    """Yield (start, distances (chunk, len(b))) for row blocks of a: the all-pairs distance matrix one
+    block at a time, so memory grows with chunk x len(b), never len(a) x len(b)."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
+    a, b = a.float(), b.float()  # float32 distances: several times faster on a CPU, precise enough here
+    for i in range(0, len(a), chunk):
+        yield i, torch.cdist(a[i:i + chunk], b)
+
+
+def knn_radii(features, k: int, *, chunk: int = CHUNK) -> torch.Tensor:
     """Distance of each point to its k-th nearest neighbour in the same set (itself excluded)."""
     f = _f64(features)
-    d = _pairwise(f, f)
-    return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+    if len(f) < k + 1:
+        raise ValueError(f"the k-th nearest neighbour (k = {k}) needs at least {k + 1} points, got {len(f)}")
+    # +1: the point itself is at distance 0
+    return torch.cat([d.kthvalue(k + 1, dim=1).values for _, d in _blocks(f, f, chunk)])
 
 
-def nearest_distances(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def nearest_distances(a: torch.Tensor, b: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
     """Distance from each row of a to its nearest row of b, chunked to bound memory."""
-    a, b = a.float(), b.float()  # float32: several times faster on a CPU, precise enough for a nearest neighbour
-    return torch.cat([torch.cdist(a[i:i + chunk], b).min(1).values for i in range(0, len(a), chunk)])
+    return torch.cat([d.min(1).values for _, d in _blocks(_f64(a), _f64(b), chunk)])
 
 
-def precision_recall(real_features, fake_features, *, k: int = 3,
-                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
+def precision_recall(real_features, fake_features, *, k: int = 3, real_radii: torch.Tensor | None = None,
+                     chunk: int = CHUNK) -> tuple[float, float]:
     """Precision: share of fakes inside some real k-NN ball (fidelity). Recall: share of reals inside
-    some fake k-NN ball (diversity). `real_radii`: knn_radii(real_features, k), when already computed."""
+    some fake k-NN ball (diversity). `real_radii`: knn_radii(real_features, k), when already computed.
+    Works on blocks of `chunk` fakes, so 50,000 against 50,000 fits in a few hundred MB."""
     r, f = _f64(real_features), _f64(fake_features)
-    rr = knn_radii(r, k) if real_radii is None else real_radii
-    fr = knn_radii(f, k)
-    d = _pairwise(f, r)                                              # (M, N)
-    precision = (d <= rr[None, :]).any(1).double().mean()
-    recall = (d.T <= fr[None, :]).any(1).double().mean()
-    return float(precision), float(recall)
+    rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
+    fr = knn_radii(f, k, chunk=chunk)
+    inside_real = torch.zeros(len(f), dtype=torch.bool)    # fake i lies in some real ball
+    inside_fake = torch.zeros(len(r), dtype=torch.bool)    # real j lies in some fake ball
+    for i, d in _blocks(f, r, chunk):                      # d: (chunk, N) fakes against reals
+        inside_real[i:i + len(d)] = (d <= rr[None, :]).any(1)
+        inside_fake |= (d <= fr[i:i + len(d), None]).any(0)
+    return float(inside_real.double().mean()), float(inside_fake.double().mean())
 
 
-def density_coverage(real_features, fake_features, *, k: int = 5,
-                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
+def density_coverage(real_features, fake_features, *, k: int = 5, real_radii: torch.Tensor | None = None,
+                     chunk: int = CHUNK) -> tuple[float, float]:
     """Density: mean count of real k-NN balls holding each fake, divided by k (about 1 for real data,
     above 1 when fakes crowd dense regions). Coverage: share of real balls that hold at least one fake.
-    `real_radii`: knn_radii(real_features, k), when already computed."""
+    `real_radii`: knn_radii(real_features, k), when already computed. Works on blocks of `chunk` fakes."""
     r, f = _f64(real_features), _f64(fake_features)
-    rr = knn_radii(r, k) if real_radii is None else real_radii
-    inside = _pairwise(f, r) <= rr[None, :]                          # (M, N)
-    density = inside.sum(1).double().mean() / k
-    coverage = inside.any(0).double().mean()
-    return float(density), float(coverage)
+    rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
+    balls_holding = torch.zeros(len(f), dtype=torch.float64)  # per fake: how many real balls hold it
+    covered = torch.zeros(len(r), dtype=torch.bool)           # per real ball: holds some fake
+    for i, d in _blocks(f, r, chunk):                          # d: (chunk, N)
+        inside = d <= rr[None, :]
+        balls_holding[i:i + len(d)] = inside.sum(1).double()
+        covered |= inside.any(0)
+    return float(balls_holding.mean() / k), float(covered.double().mean())
 
 
 def memorisation(train_features, fake_features, test_features, *, near_copy_quantile: float = 0.01,
-                 test_nn: torch.Tensor | None = None) -> dict:
+                 test_nn: torch.Tensor | None = None, chunk: int = CHUNK) -> dict:
     """Nearest-training-image distances of samples against those of test images.
 
     A near-copy is a sample closer to its nearest training image than the `near_copy_quantile`
@@ -163,8 +181,8 @@ def memorisation(train_features, fake_features, test_features, *, near_copy_quan
     `test_nn`: the test images' nearest-training distances, when already computed.
     """
     tr, fk, te = _f64(train_features), _f64(fake_features), _f64(test_features)
-    d_fake = nearest_distances(fk, tr)
-    d_test = nearest_distances(te, tr) if test_nn is None else test_nn  # test_nn: the same, computed before
+    d_fake = nearest_distances(fk, tr, chunk)
+    d_test = nearest_distances(te, tr, chunk) if test_nn is None else test_nn  # test_nn: the same, computed before
     thresh = torch.quantile(d_test, near_copy_quantile)
     return {
         "nn_distance": float(d_fake.median()),

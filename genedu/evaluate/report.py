@@ -21,6 +21,7 @@ from . import metrics as M
 from .classifier import classifier_outputs
 
 MIN_STABLE_FID = 2000  # below this many samples FID is biased upwards noticeably (see lesson 04)
+MIN_SAMPLES = 4  # the fewest every metric accepts: recall uses each sample's 3rd nearest other sample
 _REAL: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 _CALIBRATION: dict[tuple, list[dict]] = {}
 _NEIGHBOURS: dict[tuple, dict[str, torch.Tensor]] = {}
@@ -63,8 +64,9 @@ def check_samples(samples, *, tol: float = 1e-3) -> torch.Tensor:
         raise ValueError(f"samples must be floats in [-1, 1], got dtype {x.dtype}; "
                          "convert uint8 images with x / 127.5 - 1")
     x = x.detach().to("cpu", torch.float32)
-    if len(x) < 2:
-        raise ValueError(f"need at least 2 samples to evaluate, got {len(x)}")
+    if len(x) < MIN_SAMPLES:
+        raise ValueError(f"need at least {MIN_SAMPLES} samples to evaluate (recall uses each sample's 3rd "
+                         f"nearest neighbour), got {len(x)}; draw more (the protocol uses 10,000)")
     bad = ~torch.isfinite(x)
     if bad.any():
         n_bad = int(bad.flatten(1).any(1).sum())
@@ -75,6 +77,21 @@ def check_samples(samples, *, tol: float = 1e-3) -> torch.Tensor:
                " (clamp them, or check the model's output scaling)"
         raise ValueError(f"samples must lie in [-1, 1], found values in [{lo:.3g}, {hi:.3g}]{hint}")
     return x.clamp(-1, 1)
+
+
+def check_labels(labels, n: int) -> torch.Tensor:
+    """Validate the requested classes of n conditional samples: n whole numbers in 0..9."""
+    y = torch.as_tensor(labels).flatten().cpu()
+    if len(y) != n:
+        raise ValueError(f"got {len(y)} labels for {n} samples; give one requested class per sample")
+    if y.is_floating_point() and not torch.equal(y, y.round()):
+        raise ValueError("labels must be whole numbers 0..9 (the requested digit of each sample), got fractions")
+    y = y.long()
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        bad = y[(y < 0) | (y > 9)]
+        raise ValueError(f"labels must be digits 0..9, found {len(bad)} outside (e.g. {int(bad[0])}); "
+                         "give the class each sample was drawn for")
+    return y
 
 
 @dataclass
@@ -190,6 +207,8 @@ def evaluate_samples(samples, *, labels=None, sample_seconds: float | None = Non
     """
     x = check_samples(samples)
     n = len(x)
+    if labels is not None:  # checked before any feature is computed
+        labels = check_labels(labels, n)
     if n < MIN_STABLE_FID:
         warnings.warn(f"only {n} samples: FID is biased upwards below about {MIN_STABLE_FID} "
                       "(the protocol uses 10,000); compare only reports with the same sample count",
@@ -198,9 +217,6 @@ def evaluate_samples(samples, *, labels=None, sample_seconds: float | None = Non
     result = _score(feats, logits.softmax(1), reference=reference, data_root=data_root,
                     kid_subsets=kid_subsets, seed=seed)
     if labels is not None:
-        labels = torch.as_tensor(labels).long().flatten().cpu()
-        if len(labels) != n:
-            raise ValueError(f"got {len(labels)} labels for {n} samples; give one requested class per sample")
         result["conditional_accuracy"] = float((logits.argmax(1) == labels).double().mean())
     if sample_seconds is not None:
         result["seconds_per_1000"] = float(sample_seconds) * 1000 / n
