@@ -1,0 +1,340 @@
+"""Train, score and export every family's reference model in one run on one GPU (issue 11 and 12).
+
+One driver starts one process per job, all at once on the same GPU (small models leave most of a
+large GPU idle, so running them side by side uses it better than one after another), waits for them
+under a global deadline, and packs what they wrote:
+
+    python benchmarks/gpu_references.py --out OUT [--minutes 9] [--fast]
+
+Jobs (each writes OUT/<job>/result.json and its exported reference under OUT/<job>/ref/):
+
+- diffusion: the `reference` DDPM (cosine schedule, v-prediction), scored with DDIM and DPM-Solver++
+  at several step counts and guidance scales (10,000 samples each);
+- flow: the `reference` flow on the same UNet, scored with Euler / midpoint / Heun at several step
+  counts; then one round of reflow (2-rectified flow) on its own couplings, with path straightness
+  and 1-, 2- and 4-step FID before and after;
+- gan, vae, vae_mlp: the `reference` GAN, conv VAE (with its mixture prior) and MLP VAE; the VAEs'
+  IWAE NLL in nats on binarised test MNIST;
+- study: the schedule / parameterisation study on the laptop network at a laptop budget (linear vs
+  cosine, eps vs v) and the flow on the same network and budget (issue 12's first target).
+
+Every result records the machine (GPU name), the budget actually trained, the seed and the command.
+`--fast` shrinks every budget to seconds so the whole script can be checked on a CPU first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tarfile
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+FAST_SCALE = {"train": 3.0, "samples": 100, "iwae_k": 5, "iwae_n": 200, "couplings": 300, "study_images": 2_000}
+FULL = {"samples": 10_000, "iwae_k": 1000, "iwae_n": 10_000, "couplings": 60_000, "study_images": 180_000}
+
+
+def machine() -> str:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{gpu}; {platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
+            f"torch {torch.__version__}")
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
+    tmp.replace(path)
+
+
+# ---- the jobs ------------------------------------------------------------------------------------------
+
+def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, lr_warmup: int,
+           data=None, seed: int = 0, **overrides):
+    from genedu.models.base import MODEL_REGISTRY, _import_families
+    from genedu.train import fit
+
+    _import_families()
+    torch.manual_seed(seed)
+    model = MODEL_REGISTRY[family].from_preset(preset, **overrides)
+    if data is None:
+        from genedu.data import load_mnist
+        data = load_mnist("train")
+    ckpt = work / f"{family}_{preset}.pt"
+    history = fit(model, data, seconds=seconds, seed=seed, ema=ema, lr_warmup=lr_warmup, lr_decay="cosine",
+                  checkpoint=ckpt, resume=True, checkpoint_minutes=2, progress=False)
+    trained = {"steps": int(history.last("step")), "images": int(history.last("images")),
+               "seconds": round(history.last("seconds"), 1), "seconds_budget": seconds,
+               "final_loss_last_100_steps": history.mean("loss", last=100), "ema": ema, "lr_warmup": lr_warmup,
+               "lr_decay": "cosine", "batch_size": model.config.batch_size, "seed": seed}
+    return model, history.ema.module if history.ema is not None else model, ckpt, trained
+
+
+FAST = {"on": False}  # set by run_job in --fast mode: every sampler takes at most 2 steps
+
+
+def _score(model, options: dict, n: int, seed: int = 0) -> dict:
+    from genedu.showdown import sample_and_score
+
+    run = {**options, "steps": min(options["steps"], 2)} if FAST["on"] and "steps" in options else options
+    r = sample_and_score(model, run, n, seed=seed)
+    r["sample_options"] = options
+    return r
+
+
+COMMAND = {"text": ""}  # set by run_job: how this run was started, recorded in every reference
+
+
+def _export(ckpt: Path, out: Path, meta: dict) -> str:
+    """Export a reference (fp16 EMA weights + JSON); returns its path relative to the run's folder."""
+    from genedu.reference import export_reference
+
+    meta = {**meta, "command": COMMAND["text"], "machine": machine(), "seed": meta["trained"]["seed"],
+            "ema": meta["trained"]["ema"], "budget": f"seconds={meta['trained']['seconds_budget']:.0f} on this GPU"}
+    path = export_reference(ckpt, out_dir=out, meta=meta)
+    return str(path.relative_to(out.parent.parent))
+
+
+def job_diffusion(out: Path, cfg: dict) -> dict:
+    from genedu.utils import count_parameters
+
+    model, ema, ckpt, trained = _train("diffusion", "reference", out, seconds=cfg["train"], ema=0.9995,
+                                       lr_warmup=500)
+    n = cfg["samples"]
+    options = [  # (sampler, steps, guidance); network calls per image in the name
+        {"sampler": "dpm", "steps": 20}, {"sampler": "dpm", "steps": 25},
+        {"sampler": "ddim", "steps": 50}, {"sampler": "ddim", "steps": 25},
+        {"sampler": "dpm", "steps": 20, "guidance": 1.5}, {"sampler": "dpm", "steps": 25, "guidance": 2.0},
+    ]
+    scores = []
+    for o in options:
+        r = _score(ema, o, n)
+        r["network_calls"] = o["steps"] * (2 if "guidance" in o else 1)
+        scores.append(r)
+        write_json(out / "partial.json", scores)
+    ok = [s for s in scores if s["network_calls"] <= 50 and s.get("conditional_accuracy", 0) >= 0.97] or scores
+    best = min(ok, key=lambda s: s["fid"])
+    meta = {"preset": "reference", "trained": trained, "parameters": count_parameters(ema),
+            "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
+    return {"reference": _export(ckpt, out / "ref", meta), **meta}
+
+
+def job_flow(out: Path, cfg: dict) -> dict:
+    from genedu.models.flow import path_straightness, reflow_couplings
+    from genedu.utils import count_parameters
+
+    model, ema, ckpt, trained = _train("flow", "reference", out, seconds=cfg["train"] * 0.72, ema=0.9995,
+                                       lr_warmup=500)
+    n = cfg["samples"]
+    options = [{"method": "euler", "steps": 10}, {"method": "euler", "steps": 20},
+               {"method": "midpoint", "steps": 10}, {"method": "heun", "steps": 5}, {"method": "heun", "steps": 10},
+               {"method": "heun", "steps": 10, "guidance": 1.5}]
+    calls = {"euler": 1, "midpoint": 2, "heun": 2}
+    scores = []
+    for o in options:
+        r = _score(ema, o, n)
+        r["network_calls"] = o["steps"] * calls[o["method"]] * (2 if "guidance" in o else 1)
+        scores.append(r)
+        write_json(out / "partial.json", scores)
+    ok = [s for s in scores if s["network_calls"] <= 20 and s.get("conditional_accuracy", 0) >= 0.97] or scores
+    best = min(ok, key=lambda s: s["fid"])
+    meta = {"preset": "reference", "trained": trained, "parameters": count_parameters(ema),
+            "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
+    result = {"reference": _export(ckpt, out / "ref", meta), **meta}
+    write_json(out / "partial.json", result)
+
+    # ---- reflow: couplings from the trained flow, then train a copy of it on them ----
+    few = [{"method": "euler", "steps": k} for k in (1, 2, 4)]
+    result["before_reflow"] = {"straightness": path_straightness(ema, min(n, 1000), steps=4 if cfg["fast"] else 50),
+                               "few_steps": [_score(ema, o, n) for o in few]}
+    t0 = time.perf_counter()
+    couplings = reflow_couplings(ema, cfg["couplings"], steps=2 if cfg["fast"] else 10, method="heun")
+    coupling_seconds = time.perf_counter() - t0
+    from genedu.checkpoint import save_checkpoint
+    from genedu.train import fit
+
+    student = type(ema)(ema.config)
+    student.load_state_dict(ema.state_dict())  # 2-rectified flow starts from the 1-rectified one
+    rckpt = out / "reflow.pt"
+    h = fit(student, couplings, seconds=cfg["train"] * 0.18, ema=0.999, lr_warmup=100, lr_decay="cosine",
+            checkpoint=rckpt, progress=False)
+    reflowed = h.ema.module
+    result["reflow"] = {
+        "couplings": cfg["couplings"], "coupling_solver": "heun, 10 steps", "coupling_seconds": coupling_seconds,
+        "trained": {"steps": int(h.last("step")), "images": int(h.last("images")), "seconds": round(h.last("seconds"), 1)},
+        "straightness": path_straightness(reflowed, min(n, 1000), steps=4 if cfg["fast"] else 50),
+        "few_steps": [_score(reflowed, o, n) for o in few] + [_score(reflowed, {"method": "euler", "steps": 10}, n)],
+    }
+    save_checkpoint(out / "reflow_ema.pt", reflowed.half(), state={"trained": result["reflow"]["trained"]})
+    return result
+
+
+def job_gan(out: Path, cfg: dict) -> dict:
+    from genedu.utils import count_parameters
+
+    model, ema, ckpt, trained = _train("gan", "reference", out, seconds=cfg["train"], ema=0.999, lr_warmup=0)
+    best = _score(ema, {}, cfg["samples"])
+    raw = _score(model, {}, cfg["samples"])  # the EMA's effect, measured
+    meta = {"preset": "reference", "trained": trained, "parameters": count_parameters(ema), "sample_options": {},
+            "evaluation": best, "without_ema": raw}
+    return {"reference": _export(ckpt, out / "ref", meta), **meta}
+
+
+def _vae(out: Path, cfg: dict, preset: str) -> dict:
+    from genedu.data import load_mnist
+    from genedu.evaluate.likelihood import elbo, iwae_nll
+    from genedu.utils import count_parameters
+
+    data = load_mnist("train")
+    model, ema, ckpt, trained = _train("vae", preset, out, seconds=cfg["train"], ema=0.999, lr_warmup=0,
+                                       data=data)
+    test = load_mnist("test")
+    ema.to(model.device)
+    scores = {"normal": _score(ema, {}, cfg["samples"])}
+    if getattr(ema.config, "prior_components", 0):
+        ema.fit_prior(data)
+        scores["mixture"] = _score(ema, {"prior": "mixture"}, cfg["samples"])
+    k, n = cfg["iwae_k"], cfg["iwae_n"]
+    like = {"iwae_nll_nats": float(iwae_nll(ema, test, k=k, n=n)), "elbo_nats": float(elbo(ema, test, n=n)),
+            "setting": f"IWAE k={k} on the first {n} test images, dynamically binarised"}
+    best_key = "mixture" if "mixture" in scores else "normal"
+    meta = {"preset": preset, "trained": trained, "parameters": count_parameters(ema),
+            "sample_options": scores[best_key]["sample_options"], "evaluation": scores[best_key],
+            "priors": scores, "likelihood": like}
+    # the exported reference must hold the fitted prior: write the EMA model (with it) as the checkpoint
+    from genedu.checkpoint import read_checkpoint, save_checkpoint
+    state = read_checkpoint(ckpt)["state"]
+    fitted = out / f"{ckpt.stem}_with_prior.pt"
+    save_checkpoint(fitted, ema, state={k2: state.get(k2) for k2 in ("step", "images", "seconds", "seed")})
+    return {"reference": _export(fitted, out / "ref", meta), **meta}
+
+
+def job_vae(out: Path, cfg: dict) -> dict:
+    return _vae(out, cfg, "reference")
+
+
+def job_vae_mlp(out: Path, cfg: dict) -> dict:
+    return _vae(out, cfg, "mlp_reference")
+
+
+def job_study(out: Path, cfg: dict) -> dict:
+    """Linear vs cosine schedule and eps vs v prediction on the laptop network at a laptop budget, scored
+    with DDIM 50 and DPM-Solver++ 20; the flow on the same network and budget with Euler / Heun."""
+    from genedu.data import load_mnist
+    from genedu.models.diffusion import Diffusion
+    from genedu.models.flow import Flow
+    from genedu.train import fit
+
+    data = load_mnist("train")
+    images, n = cfg["study_images"], cfg["samples"]
+    rows = []
+    variants = [("diffusion", dict(schedule=s, prediction=p)) for s in ("linear", "cosine") for p in ("eps", "v")]
+    variants.append(("flow", {}))
+    for family, over in variants:
+        for lr in ((2e-3,) if cfg["fast"] else (1e-3, 2e-3)):
+            torch.manual_seed(0)
+            model = (Diffusion.from_preset("laptop", lr=lr, **over) if family == "diffusion"
+                     else Flow.from_preset("laptop", lr=lr))
+            h = fit(model, data, images=images, seed=0, ema=0.999, lr_warmup=200, lr_decay="cosine", progress=False)
+            opts = ([{"sampler": "ddim", "steps": 50}, {"sampler": "dpm", "steps": 20}] if family == "diffusion"
+                    else [{"method": "euler", "steps": 10}, {"method": "heun", "steps": 10}, {"method": "euler", "steps": 50}])
+            row = {"family": family, **over, "lr": lr, "images": int(h.last("images")), "steps": int(h.last("step")),
+                   "batch_size": model.config.batch_size, "ema": 0.999, "scores": []}
+            for o in opts:
+                r = _score(h.ema.module, o, n)
+                row["scores"].append({"sample_options": o, **{k: r[k] for k in ("fid", "inception_score", "class_kl",
+                                      "precision", "recall", "conditional_accuracy", "seconds_per_1000") if k in r}})
+            rows.append(row)
+            write_json(out / "partial.json", rows)
+    return {"budget": f"images={images} per variant (about 5 minutes of the laptop network on a 2-core CPU)",
+            "n_samples": n, "seed": 0, "rows": rows}
+
+
+JOBS = {"diffusion": job_diffusion, "flow": job_flow, "gan": job_gan, "vae": job_vae, "vae_mlp": job_vae_mlp,
+        "study": job_study}
+
+
+def run_job(name: str, out: Path, cfg: dict) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    if torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    t0 = time.time()
+    FAST["on"] = cfg["fast"]
+    COMMAND["text"] = (f"python benchmarks/gpu_references.py --out OUT --minutes {cfg['minutes']}"
+                       + (" --fast" if cfg["fast"] else ""))
+    try:
+        result = JOBS[name](out, cfg)
+        status = 0
+    except Exception:
+        result = {"error": traceback.format_exc()}
+        status = 1
+    result.update({"job": name, "machine": machine(), "wall_seconds": round(time.time() - t0, 1),
+                   "command": COMMAND["text"]})
+    write_json(out / "result.json", result)
+    print(f"[{name}] done in {time.time() - t0:.0f} s, status {status}", flush=True)
+    return status
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True, help="folder for every job's results and the packed archive")
+    p.add_argument("--minutes", type=float, default=9.0, help="the whole run's deadline (wall clock)")
+    p.add_argument("--fast", action="store_true", help="tiny budgets: check the script end to end on a CPU")
+    p.add_argument("--jobs", nargs="*", default=list(JOBS), choices=list(JOBS))
+    p.add_argument("--job", help=argparse.SUPPRESS)  # internal: run one job in this process
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if args.minutes <= 0:
+        p.error("--minutes must be positive")
+    out.mkdir(parents=True, exist_ok=True)
+    # the training budget per job: what the deadline leaves after scoring (about 40 %) and start-up
+    train = FAST_SCALE["train"] if args.fast else max(30.0, 60 * args.minutes * 0.55)
+    cfg = {**(FAST_SCALE if args.fast else FULL), "train": train, "minutes": args.minutes, "fast": args.fast}
+    if args.job:
+        return run_job(args.job, out / args.job, cfg)
+
+    start = time.time()
+    deadline = start + 60 * args.minutes
+    # the real images' classifier features, computed once here so jobs do not race to write the cache
+    from genedu.evaluate.report import real_features
+    real_features("test"), real_features("train")
+    print(f"driver: {machine()}; jobs {args.jobs}; training {train:.0f} s each", flush=True)
+    procs = {}
+    for name in args.jobs:
+        log = open(out / f"{name}.log", "w")
+        procs[name] = (subprocess.Popen([sys.executable, __file__, "--out", str(out), "--minutes", str(args.minutes),
+                                         *(["--fast"] if args.fast else []), "--job", name],
+                                        stdout=log, stderr=subprocess.STDOUT), log)
+    while time.time() < deadline and any(pr.poll() is None for pr, _ in procs.values()):
+        time.sleep(2)
+    codes = {}
+    for name, (pr, log) in procs.items():
+        if pr.poll() is None:
+            pr.kill()
+            codes[name] = "killed at the deadline"
+        else:
+            codes[name] = pr.returncode
+        log.close()
+    summary = {"machine": machine(), "minutes": args.minutes, "fast": args.fast, "exit": codes,
+               "wall_seconds": round(time.time() - start, 1)}
+    write_json(out / "summary.json", summary)
+    with tarfile.open(out / "results.tar.gz", "w:gz") as tar:  # everything small enough to bring back
+        for f in sorted(out.rglob("*")):
+            if f.is_file() and f.suffix in (".json", ".log") or f.parent.name == "ref" or f.name == "reflow_ema.pt":
+                if f.name != "results.tar.gz":
+                    tar.add(f, arcname=str(f.relative_to(out)))
+    print(json.dumps(summary), flush=True)
+    return 0 if all(c == 0 for c in codes.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
