@@ -181,6 +181,9 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
         raise ValueError("showdown needs a budget: minutes= (wall clock per run) or images= (images seen per run)")
     if (minutes is not None and minutes <= 0) or (images is not None and images <= 0):
         raise ValueError(f"the showdown budget must be positive, got minutes={minutes}, images={images}")
+    if data_limit is not None and data_limit < 1:
+        raise ValueError(f"data_limit is the number of training images to use and must be at least 1, got "
+                         f"{data_limit}; leave it None for all of them")
     if n_samples < 100:
         raise ValueError(f"n_samples={n_samples} is too few to score; use at least 100 (10,000 for the protocol)")
     if stages < 1:
@@ -206,7 +209,7 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
         results = {**saved, "settings": settings}
     device = torch.device(device) if device is not None else default_device()
     data = load_mnist("train")
-    if data_limit:
+    if data_limit is not None:
         data = data.subset(torch.arange(min(data_limit, len(data))))
     test = load_mnist("test")
     done = {(r["family"], r["preset"], r["seed"]) for r in results["runs"]}

@@ -81,7 +81,8 @@ def test_interrupted_showdown_resumes_without_retraining(tmp_path, monkeypatch):
     (dict(images=100, seeds=[]), "at least one seed"),
     (dict(images=100, stages=0), "stages"),
     (dict(images=100, contenders=[S.Contender("gan", "huge", "?")]), "no preset 'huge'"),
-    (dict(images=100, contenders=[S.Contender("flow", "seed", "?")]), "unknown family"),
+    (dict(images=100, data_limit=0), "data_limit"),
+    (dict(images=100, contenders=[S.Contender("pixelcnn", "seed", "?")]), "unknown family"),
 ])
 def test_bad_settings_are_refused(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
