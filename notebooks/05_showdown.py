@@ -85,7 +85,7 @@ print(f"FAST={FAST}: {IMAGES:,} images per run, {SEEDS} seeds, {N_SAMPLES:,} sam
 # |---|---|---|
 # | VAE | 784-400-20 MLP, tanh output, MSE + KL | `conv`: convolutional encoder and decoder, Bernoulli likelihood |
 # | GAN | MLP generator and discriminator, BCE, one shared fake batch | `dcgan`: convolutional, non-saturating loss, Adam(0.5, 0.999) |
-# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | `ddpm`: small UNet with time and label embeddings, 1000-step schedule, EMA 0.995, sampled with 50 DDIM steps |
+# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | `ddpm`: small UNet with time and label embeddings, 1000-step schedule, sampled with 50 DDIM steps from an exponential moving average (EMA, lesson 03) of its weights with decay 0.995 |
 #
 # Each is trained by the same `fit` loop, scored by the same `evaluate_samples`, and drawn from the same
 # seeded noise for the picture. The DDPM is class-conditional (labels are dropped 10 % of the time, so
