@@ -219,8 +219,9 @@ assert abs(js_grad[16.0]) < 1e-9 < 0.1 < js_grad[1.0]  # far apart: JS = log 2 a
 # And once the two distributions are far apart, JS sits at $\log 2$ and its gradient is zero to machine
 # precision: with a near-perfect discriminator the minimax generator gets nothing, which is the saturation
 # measured in section 3. The non-saturating loss still gets a gradient there ($-\log D(G(z))$ grows without
-# bound as $D(G(z)) \to 0$), but a discriminator that wins outright starves any generator in the end, which is
-# one reason for the spectral normalisation of `sngan` (exercise 1).
+# bound as $D(G(z)) \to 0$), but against a near-perfect discriminator its updates become large and noisy
+# (Arjovsky and Bottou 2017, section 2.2.2): a discriminator that wins outright is a problem for both losses,
+# which is one reason for the spectral normalisation of `sngan` (exercise 1).
 #
 # ### Your turn: the two losses
 # Write the losses of one GAN step from the discriminator's **logits** (raw scores $\ell$, with $D = \sigma(\ell)$):
