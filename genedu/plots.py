@@ -428,3 +428,26 @@ def kl_per_dim_bars(kl, *, threshold: float = 0.01, title: str = "KL per latent 
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
+
+
+def optimal_discriminator_1d(x, p_data, p_g, *, d_trained=None, title: str = "the optimal discriminator in 1-D"):
+    """Two 1-D densities on a grid x (N,), the optimal D*(x) = p_data / (p_data + p_g) and, if given, a
+    discriminator trained on samples (N,) (Goodfellow et al. 2014, Proposition 1). Densities on the left
+    axis, D on the right one, with the equilibrium value 1/2 dashed."""
+    x, p_data, p_g = (torch.as_tensor(v, dtype=torch.float64).cpu().numpy() for v in (x, p_data, p_g))
+    d_star = p_data / np.maximum(p_data + p_g, 1e-300)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.fill_between(x, p_data, alpha=0.3, color="C0", label="$p_{data}$")
+    ax.fill_between(x, p_g, alpha=0.3, color="C1", label="$p_g$")
+    ax.set(xlabel="x", ylabel="density", title=title)
+    ax2 = ax.twinx()
+    ax2.plot(x, d_star, "k-", lw=2, label="$D^*(x) = p_{data} / (p_{data} + p_g)$")
+    if d_trained is not None:
+        ax2.plot(x, torch.as_tensor(d_trained, dtype=torch.float64).cpu().numpy(), "C3--", lw=1.5,
+                 label="D trained on samples")
+    ax2.axhline(0.5, color="grey", ls=":", lw=1)
+    ax2.set(ylim=(-0.02, 1.02), ylabel="D(x)")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="center left")
+    fig.tight_layout()
+    return fig

@@ -93,11 +93,6 @@ from genedu.widgets import digit_browser
 browser = digit_browser(train)
 browser
 
-# %%
-# The widget shows only images of the chosen class (drive it the way a click would):
-browser.digit.value = 7
-assert (train.labels[browser.shown] == 7).all() and len(browser.shown) == 32
-
 # %% [markdown]
 # ## Class balance
 # A generative model should draw each digit about as often as the data has it. The test set's class
@@ -112,10 +107,11 @@ plt.show()
 shares = counts / counts.sum()
 print("shares:", [f"{s:.3f}" for s in shares.tolist()])
 print(f"rarest: {shares.argmin().item()} ({shares.min():.1%}), commonest: {shares.argmax().item()} ({shares.max():.1%})")
+print(f"the commonest class has {counts.max() / counts.min() - 1:.0%} more images than the rarest")
 assert counts.sum() == 60_000 and counts.min() == 5421 and counts.max() == 6742  # 5s rarest, 1s commonest
 
 # %% [markdown]
-# Not perfectly balanced: there are 24 % more 1s than 5s. A model that drew every class equally would be
+# Not perfectly balanced: there are about a quarter more 1s than 5s (the share printed above). A model that drew every class equally would be
 # slightly *off* the data distribution; our class-KL metric measures exactly that.
 #
 # ## The mean image of each class
@@ -136,7 +132,9 @@ plt.show()
 #
 # the same as the original notebook's `Normalize((0.5,), (0.5,))` after `ToTensor()`. Two reasons:
 # generators end in `tanh`, whose range is $(-1, 1)$; and diffusion adds Gaussian noise of unit variance,
-# which is symmetric around 0, so data centred near 0 with unit range matches its scale.
+# so pixels of magnitude about 1 are on the noise's scale. "Symmetric range" does not mean "centred":
+# MNIST is mostly paper, which becomes $-1$, so the mean pixel is far below 0 (computed below), and
+# the mean square $\mathbb E[x^2]$, the signal power that lesson 03 compares with the noise's, is close to 1.
 
 # %%
 plots.pixel_histogram(train.images[:10_000])
@@ -146,6 +144,15 @@ x = train.float(torch.arange(1024))
 print(f"share of pixels exactly 0: {zero_share:.1%}; served range [{x.min():.0f}, {x.max():.0f}], dtype {x.dtype}")
 assert zero_share > 0.75  # MNIST is mostly background
 assert x.min() == -1 and x.max() == 1 and x.shape == (1024, 1, 28, 28)
+
+# %%
+x_all = train.float(torch.arange(len(train)))  # all 60,000 training digits in [-1, 1], (60000, 1, 28, 28)
+pixel_mean, pixel_power = x_all.mean().item(), x_all.pow(2).mean().item()
+print(f"served range [{x_all.min():.0f}, {x_all.max():.0f}] (width {x_all.max() - x_all.min():.0f}); "
+      f"mean pixel {pixel_mean:.3f}; std {x_all.std():.3f}; E[x^2] {pixel_power:.3f}")
+assert pixel_mean < -0.5  # not centred: most pixels are background at -1
+assert 0.8 < pixel_power <= 1  # but on the scale of unit-variance noise
+del x_all
 
 # %% [markdown]
 # ## Why speed matters: the original pipeline against genedu's
@@ -198,12 +205,28 @@ assert original["images"] == ours["images"] == SPEED_BATCHES * 128
 #
 # ## Exercises
 # 1. Use the browser to find three digits you would misread. How might a generative model treat them?
+#    *Hint: look at 4 against 9, 1 against 7, 3 against 5; a model trained on all of them learns the
+#    ambiguous ones too, and may draw shapes between two classes.*
 # 2. Compute the mean image of the *test* set per class and compare it with the training means. Are the
 #    two sets drawn from the same distribution?
+#    *Hint: `plots.mean_images(test.images, test.labels)`; for a number, the largest absolute difference
+#    between the two sets' class means in $[0, 1]$ units, e.g. `(train.images[train.labels == c].float().mean(0)
+#    - test.images[test.labels == c].float().mean(0)).abs().max() / 255` for each class `c`.*
 # 3. Re-run the speed comparison with `batch_size=32` (`speed.original_pipeline_speed(batch_size=32)`).
 #    Which pipeline suffers more from small batches, and why?
+#    *Hint: pass the same `batch_size` to `speed.genedu_pipeline_speed`. Split each pipeline's cost into a
+#    part paid per image (decoding, normalising) and a part paid per batch (stacking, a Python loop step,
+#    the optimiser step): which part grows when batches shrink?*
 #
 # ## Summary
 # MNIST is 70,000 small grey digits, slightly imbalanced, mostly background. genedu finds and verifies it
 # offline or online, keeps it in memory as bytes, and serves $[-1, 1]$ batches fast enough that a CPU
 # spends its time on the model, not on the loader. Next: lesson 01, the variational autoencoder.
+
+# %% [markdown]
+# ## Checks the tests run (you can skip this)
+# The widget above, driven the way a click would drive it: it shows only images of the chosen class.
+
+# %%
+browser.digit.value = 7
+assert (train.labels[browser.shown] == 7).all() and len(browser.shown) == 32

@@ -107,12 +107,77 @@ print(train, test)
 #
 # **Beta.** The $\beta$-VAE (Higgins et al. 2017) minimises recon $+\ \beta\,$kl: $\beta > 1$ pushes the
 # codes toward the prior (smoother latent space, blurrier reconstructions), $\beta < 1$ the other way.
-# Only $\beta = 1$ is a bound on the likelihood.
+# Is it still a bound? Since $\mathrm{kl} \ge 0$, for $\beta \ge 1$ the loss recon $+\ \beta\,$kl $\ge$ recon $+$ kl
+# $= -\mathrm{ELBO} \ge -\log p_\theta(x)$: still an upper bound on the negative log-likelihood, only a looser
+# one. For $\beta < 1$ the loss can fall below $-\log p_\theta(x)$: no bound at all. Only $\beta = 1$ is the
+# ELBO itself, so every likelihood in this lesson is measured with recon $+$ kl, whatever $\beta$ trained the model.
 #
 # **A tighter bound to measure with.** With $K$ samples $z_k \sim q$ and weights
 # $w_k = p(x\mid z_k)p(z_k)/q(z_k\mid x)$, $\mathcal L_K = \mathbb E\log\frac1K\sum_k w_k$ satisfies
 # $\mathrm{ELBO} = \mathcal L_1 \le \mathcal L_K \le \log p(x)$ (Burda et al. 2016). $-\mathcal L_K$ for large $K$ is the
 # "NLL" quoted in papers: about 86.8 nats for a plain MLP VAE and about 81 for a conv VAE.
+
+# %% [markdown]
+# ### Your turn: write the loss
+#
+# The VAE *is* these few lines. Given a batch binarised to $\{0, 1\}$, the encoder's outputs $\mu$ and
+# $\log\sigma^2$, the decoder and the noise $\varepsilon$, return the two terms of $-$ELBO per image:
+# 1. reparameterise: $z = \mu + \sigma \odot \varepsilon$, with $\sigma = \exp(\tfrac12 \log\sigma^2)$;
+# 2. recon $= -\log p_\theta(x \mid z)$: the decoder returns Bernoulli logits; the binary cross-entropy of
+#    each pixel, summed over the 784 pixels of each image;
+# 3. kl: the closed form above, summed over the latent dimensions.
+#
+# *Hint:* `torch.nn.functional.binary_cross_entropy_with_logits(logits, x01, reduction="none")` gives one
+# number per pixel, and `.flatten(1).sum(1)` one per image. The noise is an argument (in training
+# `VAE.reparameterize` draws it) so that the checker can compare your numbers with genedu's, and the
+# gradients that reach $\mu$ and $\log\sigma^2$ through $z$.
+#
+# Replace the `raise` in the next cell with your code and run the check below it. The cell after the stub
+# holds a solution; it is collapsed: expand it only when you are stuck.
+
+# %%
+def negative_elbo(x01, mu, logvar, decoder, eps):
+    """-ELBO per image, as its two terms (recon, kl), each (B,), in nats.
+
+    x01: (B, 1, 28, 28) binarised images in {0, 1}; mu, logvar: (B, D), the encoder's outputs;
+    decoder: a function z (B, D) -> Bernoulli logits (B, 1, 28, 28); eps: (B, D) standard normal noise.
+    """
+    raise NotImplementedError("write negative_elbo: z from mu, logvar and eps; then recon and kl")
+
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+import torch.nn.functional as F
+
+
+def negative_elbo_solution(x01, mu, logvar, decoder, eps):
+    """A solution: what genedu's VAE.loss_per_example computes for the Bernoulli presets."""
+    z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick: gradients reach mu and logvar
+    recon = F.binary_cross_entropy_with_logits(decoder(z), x01, reduction="none").flatten(1).sum(1)  # (B,)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)  # (B,), Kingma & Welling, Appendix B
+    return recon, kl
+
+
+# %%
+from genedu import exercises
+
+elbo_fn = negative_elbo if exercises.implemented(negative_elbo) else negative_elbo_solution
+print(f"checking {elbo_fn.__name__}")
+exercises.check_elbo(elbo_fn)  # raises AssertionError naming the output and input that differ
+
+# %% [markdown]
+# What the checker says to a classic slip, the variance where the standard deviation belongs:
+
+# %%
+def negative_elbo_slip(x01, mu, logvar, decoder, eps):
+    z = mu + torch.exp(logvar) * eps  # the slip: exp(logvar) is sigma^2, not sigma
+    recon = F.binary_cross_entropy_with_logits(decoder(z), x01, reduction="none").flatten(1).sum(1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    return recon, kl
+
+
+print(exercises.expect_rejection(exercises.check_elbo, negative_elbo_slip))
+if FAST:  # the tests: the hidden solution passes, whatever a learner wrote in the stub
+    exercises.check_elbo(negative_elbo_solution, verbose=False)
 
 # %% [markdown]
 # ## 1. The original notebook's VAE, as it was
@@ -167,7 +232,8 @@ plt.show()
 # %% [markdown]
 # ### The likelihood, measured
 # $-$ELBO and the IWAE bound on the binarised test set (one fixed binarisation, seed 0).
-# The IWAE figure is always the smaller, as the theory says.
+# The IWAE bound is the tighter one, so its NLL is the smaller number, as the theory says (in expectation:
+# both are estimates, and the check below allows 0.001 nats of noise).
 
 # %%
 results = {}
@@ -228,7 +294,10 @@ assert mu2.shape == (5000, 2)
 
 # %% [markdown]
 # Digits form clusters (in full mode clearly; in fast mode barely), and the decoded grid moves smoothly
-# from one digit to the next: the KL term keeps the codes near the prior, so there are no holes between them.
+# from one digit to the next: the KL term pulls every code towards the prior, so neighbouring codes decode
+# to similar images. That does not fill every gap: between clusters the grid passes through strokes that
+# are no digit, and the grid shows only the central 90 % of the prior (quantiles 0.05 to 0.95); section 7
+# comes back to it.
 #
 # ### Explore: latent sliders and interpolation
 # Move the sliders: each position of $z$ is decoded at once. Pick two test digits to interpolate between
@@ -241,16 +310,9 @@ sliders = latent_sliders(vae2)
 sliders
 
 # %%
-sliders.sliders[0].value = 1.5  # what a learner does by hand
-assert sliders.image.shape == (1, 1, 28, 28)
-
-# %%
 explorer = interpolation_explorer(mlp_vae, test, frames=9)
 explorer.index_a.value, explorer.index_b.value = 3, 2  # a 0 and a 1 of the test set
 explorer
-
-# %%
-assert explorer.images.shape == (9, 1, 28, 28)
 
 # %% [markdown]
 # ## 4. Which latent dimensions are used? (posterior collapse)
@@ -374,14 +436,27 @@ assert sample_stats(samples["mlp"])[0] > real_blur  # the means are greyer than 
 # ## Exercises
 # 1. Train the `mlp` preset with `latent_dim=2, 5, 50` and measure the IWAE NLL: where do extra
 #    dimensions stop helping? How many are active (section 4)?
+#    *Hint: `VAE.from_preset("mlp", latent_dim=d)` and `train_or_load` as in section 2, then `iwae_nll`
+#    and `kl_per_dim`, all with the same budget and seed, so that only `d` differs.*
 # 2. Increase `K_IWAE` from 1 to 1000 for one model and plot the bound against $K$. What does the gap
 #    between $K=1$ and $K=1000$ tell you about the encoder?
+#    *Hint: `iwae_nll(mlp_vae, test, k=k, n=200)` for `k` in 1, 10, 100, 1000 (1000 is slow on a CPU: start
+#    with 200 images). The gap is at most $\mathbb E\,\mathrm{KL}(q(z\mid x)\,\|\,p(z\mid x))$, what the
+#    Gaussian encoder gets wrong about the true posterior.*
 # 3. Sample from the Bernoulli decoder instead of taking its mean (`torch.bernoulli` of
 #    `(mu + 1) / 2`). Are the samples still blurry? Are they better digits?
+#    *Hint: `mu = mlp_vae.sample(64, generator=g())` is the mean in $[-1, 1]$; `torch.bernoulli((mu + 1) / 2)`
+#    draws each pixel independently. Compare `sample_stats` of both: which measure changes, and why do
+#    independent pixels give speckle rather than strokes?*
 # 4. Give the seed preset's squared error a learned variance: what Gaussian log-likelihood would it
 #    imply, and why is that still not comparable with the Bernoulli figure?
+#    *Hint: $-\log \mathcal N(x; \hat x, s^2) = \frac{(x - \hat x)^2}{2 s^2} + \frac12\log(2\pi s^2)$ per pixel. A
+#    density of continuous values against a probability of $\{0, 1\}$ values: what happens to it as
+#    $s \to 0$ on pixels that are exactly $-1$?*
 # 5. Use the CVAE to keep the style of one test digit and change its class (encode with its own label,
 #    decode with another).
+#    *Hint: `mu, _ = cvae.encode(x, y)` with the digit's own label `y`, then `cvae.decode(mu.repeat(10, 1),
+#    torch.arange(10))`: one row, ten classes, the same style code.*
 #
 # ## Summary
 # - The ELBO = reconstruction log-likelihood $-$ KL; the reparameterisation trick makes it trainable.
@@ -389,3 +464,12 @@ assert sample_stats(samples["mlp"])[0] > real_blur  # the means are greyer than 
 #   loss $-$ELBO in nats, and the IWAE bound measures the model.
 # - A 2-D latent space is smooth and clustered by digit; beta trades reconstruction for information in
 #   the code; VAE samples are blurry because the decoder outputs a mean.
+
+# %% [markdown]
+# ## Checks the tests run (you can skip this)
+# The widgets above, driven the way a learner's hand would drive them.
+
+# %%
+sliders.sliders[0].value = 1.5
+assert sliders.image.shape == (1, 1, 28, 28)
+assert explorer.images.shape == (9, 1, 28, 28)

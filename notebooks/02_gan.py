@@ -19,8 +19,11 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/genedu-course/genedu/blob/main/notebooks/02_gan.ipynb)
 #
 # **What you will learn**
-# - the minimax game, the optimal discriminator and its link to the Jensen-Shannon divergence;
-# - why the saturating generator loss gives a vanishing gradient, measured;
+# - the minimax game, the optimal discriminator (computed and trained in 1-D) and its link to the
+#   Jensen-Shannon divergence;
+# - what the non-saturating generator loss really minimises (a reverse KL minus JS: mode-seeking, hence collapse),
+#   and why the saturating one gives a vanishing gradient, measured;
+# - to write the two GAN losses yourself, checked against genedu's;
 # - the original notebook's MLP GAN (the `seed` preset, reproduced exactly) and what it draws after its 5 epochs;
 # - a DCGAN, a class-conditional GAN, and how to read D outputs, losses that do not fall, and the spread over seeds.
 
@@ -89,6 +92,184 @@ print(grads)
 assert abs(grads["minimax"]) < 0.003 and abs(grads["nonsaturating"]) > 0.99
 plots.saturation_curves()
 plt.show()
+
+# %% [markdown]
+# ### The optimal discriminator, seen in 1-D
+# Take $p_\text{data} = \mathcal N(0, 1)$ and a generator whose samples follow $p_g = \mathcal N(2, 1.5^2)$.
+# Below: the formula $D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))$ on a grid, and a discriminator
+# *trained* on 5,000 samples of each by minimising the D loss (logistic regression on $1, x, x^2$: for two
+# Gaussians $\log(p_\text{data}/p_g)$ is a quadratic, so this D can be exactly optimal). Where the densities are
+# equal $D^* = 1/2$; where only the data lives, $D^* \to 1$.
+
+# %%
+import math
+
+import torch.nn.functional as F
+
+x_grid = torch.linspace(-8, 10, 4001, dtype=torch.float64)  # fine enough to integrate on
+data_dist, g_dist = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(2.0, 1.5)
+log_pd, log_pg = data_dist.log_prob(x_grid), g_dist.log_prob(x_grid)
+d_star = torch.exp(log_pd - torch.logaddexp(log_pd, log_pg))  # p_data / (p_data + p_g)
+
+torch.manual_seed(0)
+xs = torch.cat([data_dist.sample((5000,)), g_dist.sample((5000,))]).double()  # real, then fake
+is_real = torch.cat([torch.ones(5000), torch.zeros(5000)]).double()
+features = lambda v: torch.stack([torch.ones_like(v), v, v**2], 1)  # noqa: E731  (N, 3)
+w_d = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+opt_d = torch.optim.LBFGS([w_d], max_iter=100, line_search_fn="strong_wolfe")
+
+
+def d_loss_1d():
+    opt_d.zero_grad()
+    loss = F.binary_cross_entropy_with_logits(features(xs) @ w_d, is_real)  # -log D(x) - log(1 - D(G(z)))
+    loss.backward()
+    return loss
+
+
+opt_d.step(d_loss_1d)
+d_trained = torch.sigmoid(features(x_grid) @ w_d).detach()
+plots.optimal_discriminator_1d(x_grid, log_pd.exp(), log_pg.exp(), d_trained=d_trained)
+plt.show()
+where = (x_grid > -3) & (x_grid < 6)  # where there are samples to learn from
+gap = (d_trained - d_star)[where].abs().max().item()
+print(f"largest |D_trained - D*| on [-3, 6]: {gap:.3f}")
+assert gap < 0.06  # the trained discriminator is the formula, up to sampling noise
+
+# %% [markdown]
+# ### What the generator's loss minimises, and why it collapses
+#
+# Let $m = (p_\text{data} + p_g)/2$, so that $2\,\mathrm{JS}(p_\text{data}\,\|\,p_g) = \mathrm{KL}(p_\text{data}\,\|\,m) + \mathrm{KL}(p_g\,\|\,m)$.
+# With $D = D^*$ for the current generator, the non-saturating loss splits in three lines
+# (Arjovsky and Bottou 2017, Theorem 2.5):
+#
+# $$\mathbb E_{p_g}[-\log D^*] = \mathbb E_{p_g}\Big[\log\frac{p_g}{p_\text{data}}\Big] + \mathbb E_{p_g}\Big[\log\frac{p_\text{data} + p_g}{p_g}\Big]
+#   = \mathrm{KL}(p_g\,\|\,p_\text{data}) + \log 2 - \mathrm{KL}(p_g\,\|\,m),$$
+#
+# and with $\mathrm{KL}(p_g\,\|\,m) = 2\,\mathrm{JS} - \mathrm{KL}(p_\text{data}\,\|\,m)$ and
+# $\mathrm{KL}(p_\text{data}\,\|\,m) = \log 2 + \mathbb E_{p_\text{data}}[\log D^*]$:
+#
+# $$\mathbb E_{p_g}[-\log D^*] = \mathrm{KL}(p_g\,\|\,p_\text{data}) - 2\,\mathrm{JS}(p_\text{data}\,\|\,p_g)
+#   + \underbrace{\log 4 + \mathbb E_{p_\text{data}}[\log D^*]}_{\text{no generator samples}}.$$
+#
+# In a G step D is held fixed, and the last two terms involve no sample of G, so the non-saturating G step
+# follows the gradient of $\mathrm{KL}(p_g\,\|\,p_\text{data}) - 2\,\mathrm{JS}$. That reverse KL is
+# **mode-seeking**: it is huge where $p_g$ puts samples that the data does not have, and small for data the
+# generator never draws. Dropping a mode is cheap; drawing between modes is expensive. The computation
+# below checks both identities on the two Gaussians above, then scores three generators against a
+# two-mode $p_\text{data}$ (digits of two kinds): one that draws only one mode (collapse), a broad one that
+# covers both modes and the space between, and the right one. The forward $\mathrm{KL}(p_\text{data}\,\|\,p_g)$,
+# which maximum likelihood (a VAE) minimises, is printed beside it.
+#
+# **When the supports do not overlap.** The minimax generator minimises $V(D^*, G) = -\log 4 + 2\,\mathrm{JS}$.
+# If $p_g$ and $p_\text{data}$ barely overlap (early in training, images from G and digits lie on different thin
+# sets of a 784-dimensional space), $\mathrm{JS} = \log 2$ whatever G does, and its gradient is 0: moving the
+# generator a little changes nothing the divergence can see. The last part of the computation moves
+# $p_g = \mathcal N(\mu, 1)$ away from $p_\text{data} = \mathcal N(0, 1)$ and differentiates JS with respect to $\mu$.
+
+# %%
+def integrate(f, x=x_grid):
+    return torch.trapezoid(f, x)
+
+
+def kl(log_p, log_q, x=x_grid):
+    """KL(p || q) of two densities given as logs on the grid x."""
+    return integrate(log_p.exp() * (log_p - log_q), x)
+
+
+def js(log_p, log_q, x=x_grid):
+    log_m = torch.logaddexp(log_p, log_q) - math.log(2)
+    return 0.5 * kl(log_p, log_m, x) + 0.5 * kl(log_q, log_m, x)
+
+
+log_d_star, log_1m_d_star = log_pd - torch.logaddexp(log_pd, log_pg), log_pg - torch.logaddexp(log_pd, log_pg)
+V = integrate(log_pd.exp() * log_d_star) + integrate(log_pg.exp() * log_1m_d_star)
+print(f"V(D*, G) = {V:.6f};  -log 4 + 2 JS = {-math.log(4) + 2 * js(log_pd, log_pg):.6f}")
+g_nonsat = integrate(log_pg.exp() * -log_d_star)
+split = kl(log_pg, log_pd) - 2 * js(log_pd, log_pg) + math.log(4) + integrate(log_pd.exp() * log_d_star)
+print(f"E_pg[-log D*] = {g_nonsat:.6f};  KL(p_g || p_data) - 2 JS + log 4 + E_pdata[log D*] = {split:.6f}")
+assert abs(V - (-math.log(4) + 2 * js(log_pd, log_pg))) < 1e-5 and abs(g_nonsat - split) < 1e-5
+print(f"at equilibrium (D* = 1/2): D loss 2 log 2 = {2 * math.log(2):.3f}, non-saturating G loss log 2 = {math.log(2):.3f}")
+
+# mode seeking: p_data has two modes; three candidate generators
+x_wide = torch.linspace(-20, 40, 12001, dtype=torch.float64)
+normal = lambda mu, sd: torch.distributions.Normal(mu, sd).log_prob(x_wide)  # noqa: E731
+log_two_modes = torch.logaddexp(normal(-3.0, 0.7), normal(3.0, 0.7)) - math.log(2)
+candidates = {"one mode (collapse)": normal(3.0, 0.7), "one broad bump over both": normal(0.0, 3.08),
+              "both modes (the data)": log_two_modes}
+seeking = {}
+print(f"{'generator':>26} | KL(p_g||p_data) - 2 JS | KL(p_data||p_g), what likelihood minimises")
+for name, log_q in candidates.items():
+    seeking[name] = (kl(log_q, log_two_modes, x_wide) - 2 * js(log_two_modes, log_q, x_wide)).item()
+    print(f"{name:>26} | {seeking[name]:22.3f} | {kl(log_two_modes, log_q, x_wide):8.3f}")
+assert seeking["both modes (the data)"] < seeking["one mode (collapse)"] < seeking["one broad bump over both"]
+
+# saturation: JS against the distance between the two Gaussians, and its gradient
+print(f"{'mu':>4} | JS / log 2 | dJS/dmu")
+js_grad = {}
+for mu in [0.0, 1.0, 2.0, 4.0, 8.0, 16.0]:
+    m = torch.tensor(mu, dtype=torch.float64, requires_grad=True)
+    j = js(normal(0.0, 1.0), torch.distributions.Normal(m, 1.0).log_prob(x_wide), x_wide)
+    (js_grad[mu],) = torch.autograd.grad(j, m)
+    print(f"{mu:4.0f} | {j.item() / math.log(2):10.4f} | {js_grad[mu].item():.2e}")
+assert abs(js_grad[16.0]) < 1e-9 < 0.1 < js_grad[1.0]  # far apart: JS = log 2 and no gradient for G
+
+# %% [markdown]
+# Read the two tables. The reverse KL minus JS ranks the collapsed generator *second best*, far ahead of the broad
+# one that draws between the modes, while the forward KL that likelihood training minimises ranks them the
+# other way round: this is why GANs collapse onto a few kinds of digit and VAEs blur between them (lesson 01).
+# And once the two distributions are far apart, JS sits at $\log 2$ and its gradient is zero to machine
+# precision: with a near-perfect discriminator the minimax generator gets nothing, which is the saturation
+# measured in section 3. The non-saturating loss still gets a gradient there ($-\log D(G(z))$ grows without
+# bound as $D(G(z)) \to 0$), but against a near-perfect discriminator its updates become large and noisy
+# (Arjovsky and Bottou 2017, section 2.2.2): a discriminator that wins outright is a problem for both losses,
+# which is one reason for the spectral normalisation of `sngan` (exercise 1).
+#
+# ### Your turn: the two losses
+# Write the losses of one GAN step from the discriminator's **logits** (raw scores $\ell$, with $D = \sigma(\ell)$):
+# the D loss $-\log D(x) - \log(1 - D(G(z)))$ and the non-saturating G loss $-\log D(G(z))$, one value per example.
+#
+# *Hint:* do not take the log of a sigmoid. For a confident D ($\ell = 50$) $\sigma(\ell)$ rounds to exactly 1 in
+# float32 and $\log(1 - 1) = -\infty$. Use $-\log\sigma(\ell) = \mathrm{softplus}(-\ell)$ and
+# $-\log(1 - \sigma(\ell)) = \mathrm{softplus}(\ell)$ (`torch.nn.functional.softplus`); the checker tries such a D.
+#
+# Replace the `raise` in the next cell and run the check; the collapsed cell after the stub holds a solution.
+
+# %%
+def gan_losses(d_real, d_fake):
+    """The non-saturating GAN losses per example, from D's logits.
+
+    d_real: (B,) D's logits on real images; d_fake: (B,) D's logits on generated images.
+    Returns (d_loss, g_loss), each (B,): d_loss = -log D(x) - log(1 - D(G(z))), g_loss = -log D(G(z)).
+    """
+    raise NotImplementedError("write gan_losses: d_loss and g_loss from the logits")
+
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def gan_losses_solution(d_real, d_fake):
+    """A solution: what genedu's losses.gan_d_loss and gan_g_loss compute for kind='nonsaturating'."""
+    d_loss = F.softplus(-d_real) + F.softplus(d_fake)  # -log sigmoid(r) - log(1 - sigmoid(f))
+    g_loss = F.softplus(-d_fake)  # -log sigmoid(f): the non-saturating generator loss
+    return d_loss, g_loss
+
+
+# %%
+from genedu import exercises
+
+gan_fn = gan_losses if exercises.implemented(gan_losses) else gan_losses_solution
+print(f"checking {gan_fn.__name__}")
+exercises.check_gan_losses(gan_fn)  # raises AssertionError naming the output and input that differ
+
+# %% [markdown]
+# What the checker says to the original paper's first choice, the saturating G loss $\log(1 - D(G(z)))$:
+
+# %%
+def gan_losses_saturating(d_real, d_fake):
+    return F.softplus(-d_real) + F.softplus(d_fake), -F.softplus(d_fake)  # G loss log(1 - D(G(z)))
+
+
+print(exercises.expect_rejection(exercises.check_gan_losses, gan_losses_saturating))
+if FAST:  # the tests: the hidden solution passes, whatever a learner wrote in the stub
+    exercises.check_gan_losses(gan_losses_solution, verbose=False)
 
 # %% [markdown]
 # ## 2. The original notebook's GAN, exactly (`seed` preset)
@@ -218,8 +399,15 @@ assert all(0 < v < 1 for vs in spread.values() for v in vs)
 # %% [markdown]
 # ## 6. Class-conditional GAN (`cgan`)
 #
-# $G(z, y)$ multiplies the noise by a label embedding; $D$ is a projection discriminator,
-# $D(x, y) = \psi(h(x)) + \langle e_y, h(x) \rangle$ (Miyato & Koyama 2018).
+# $G(z, y)$ multiplies the noise by a label embedding; $D$ is a projection discriminator
+# (Miyato & Koyama 2018),
+#
+# $$D(x, y) = \psi(h(x)) + \langle e_y, h(x) \rangle,$$
+#
+# where $h(x)$ is the discriminator's feature vector of image $x$ (the flattened output of its two conv
+# layers, $64 \cdot 7 \cdot 7$ numbers in the `cgan` preset), $\psi$ a linear layer that turns it into one
+# "looks real" score, and $e_y$ a learned embedding of the label $y$, a vector the size of $h(x)$: the inner
+# product adds a score for "looks like a $y$". (A logit: the loss applies the sigmoid.)
 
 # %%
 cgan, c_hist = train("cgan")
@@ -237,20 +425,14 @@ assert c_samples.shape == (100, 1, 28, 28)
 from genedu.widgets import class_picker, grid_scrubber, latent_walk
 
 scrubber = grid_scrubber(dc_hist.grids)
-scrubber.slider.value = 0
-assert scrubber.step == dc_hist.grids[0][0]
 scrubber
 
 # %%
 walk = latent_walk(dcgan, seed_a=0, seed_b=1)
-walk.t.value = 1.0
-assert walk.current.shape == (1, 1, 28, 28)
 walk
 
 # %%
 picker = class_picker(cgan)
-picker.digit.value = 7
-assert picker.images.shape == (16, 1, 28, 28)
 picker
 
 # %% [markdown]
@@ -293,9 +475,18 @@ else:
 #
 # ## Exercises
 # 1. Train the `sngan` preset (hinge loss, spectral normalisation) and compare its D outputs with dcgan's.
+#    *Hint: `train("sngan")`, then `plots.d_outputs` of both histories. With the hinge loss D reports raw
+#    scores, not probabilities: compare the gap between `d_real` and `d_fake`, and how it moves over training.*
 # 2. Give the seed preset `betas=(0.5, 0.999)` and `hidden=512`: does it still collapse?
+#    *Hint: `train("seed", betas=(0.5, 0.999), hidden=512)` and compare `sample_diversity` of its samples with
+#    the seed run's and the real digits'. Is one change enough, or does it take both?*
 # 3. Add `CollapseMeter(every=200, on="warn")` to a `fit` call and make it fire.
+#    *Hint: `genedu.fit(GAN.from_preset("seed"), data, epochs=2, callbacks=(CollapseMeter(every=200, on="warn"),))`
+#    with `from genedu.models.gan import CollapseMeter`; the seed preset collapses within a couple of epochs.*
 # 4. Show that with D fixed at $D^*$ the D loss equals $2\log 2 - 2\,\mathrm{JS}$.
+#    *Hint: the D loss is $-V(D, G)$; put $D^*$ into $V$ and write both expectations as KL divergences to
+#    $m = (p_\text{data} + p_g)/2$, as in the derivation of section 1. Check it with `integrate`, `js`,
+#    `log_d_star` and `log_1m_d_star` from the 1-D computation.*
 #
 # ## Summary
 # The original GAN is reproduced exactly and measured: D wins and the samples do not become digits in
@@ -303,3 +494,15 @@ else:
 # draws varied digits; a projection cGAN draws the digit you ask for (83 % of its samples are read as the
 # requested class by the quick classifier after 5 epochs; spread over seeds in section 5: dcgan's diversity
 # 0.687-0.699 over seeds 0-2, the seed preset's 0.124 for all three).
+
+# %% [markdown]
+# ## Checks the tests run (you can skip this)
+# The widgets of section 7, driven the way a learner's hand would drive them.
+
+# %%
+scrubber.slider.value = 0
+assert scrubber.step == dc_hist.grids[0][0]
+walk.t.value = 1.0
+assert walk.current.shape == (1, 1, 28, 28)
+picker.digit.value = 7
+assert picker.images.shape == (16, 1, 28, 28)

@@ -29,7 +29,9 @@
 # - DDIM: the same network, a deterministic path, 10 to 100 times fewer steps, and what that costs;
 # - classifier-free guidance: one network that is both conditional and unconditional, and a dial
 #   between class accuracy and diversity;
-# - all of it measured: loss per timestep, sampler steps against quality and time, guidance against accuracy.
+# - all of it measured: loss per timestep, sampler steps against quality and time, guidance against accuracy;
+# - to write the core yourself: `q_sample` and $L_\text{simple}$, one DDIM step, the guidance mix, each
+#   checked against genedu's own code.
 
 # %%
 import subprocess
@@ -92,11 +94,18 @@ print(train, test)
 # - there is no timestep: it has only ever seen one noise level, so it cannot take many small steps
 #   from pure noise to data;
 # - pure noise $\mathcal N(0, I)$ is not what it was trained on (its inputs $x + \varepsilon$ have the
-#   digits' mean, about $-0.77$ per pixel, not 0);
+#   digits' mean per pixel, far below 0 because most pixels are background at $-1$: computed below);
 # - a conditional mean is an average over all the digits that could hide behind the noise, a blur, not a sample.
 #
 # genedu keeps this exact model as the `seed` preset. Its `sample` is the honest best attempt:
 # start from noise and subtract the predicted noise, $x \leftarrow x - \mathrm{net}(x)$, as many times as asked.
+
+# %%
+x_train = train.float(torch.arange(len(train)))  # every training digit in [-1, 1], (55000, 1, 28, 28)
+pixel_mean, pixel_power = x_train.mean().item(), x_train.pow(2).mean().item()
+print(f"training digits: mean pixel {pixel_mean:.3f} (pure noise: 0), mean square E[x^2] {pixel_power:.3f} (noise: 1)")
+assert pixel_mean < -0.5  # the seed's inputs x + eps are centred far from pure noise's 0
+del x_train
 
 # %%
 from genedu import Diffusion
@@ -186,9 +195,21 @@ plt.show()
 
 # %% [markdown]
 # Noise a digit yourself: the slider sets $t$, the title shows $\bar\alpha_t$ and the SNR. Where does
-# the digit become unrecognisable to you? (For most people around SNR 0.1 to 0.3, $t \approx 300$ to 400 on the
-# linear schedule.) The seed denoiser's input $x + \varepsilon$ has an SNR of about
-# $\mathbb E[x^2] / 1 \approx 0.7$ per pixel: one single point on this curve.
+# the digit become unrecognisable to you? (Somewhere between SNR 0.3 and 0.1 for many people; the next
+# cell finds which $t$ that is on the linear schedule.)
+#
+# The seed denoiser's input $x + \varepsilon$ is $\sqrt 2\,x_t$ with $\bar\alpha_t = 1/2$: $\mathrm{SNR} = 1$ in the
+# schedule's sense, which compares the coefficients of $x_0$ and $\varepsilon$. As a ratio of powers per pixel it is
+# $\mathbb E[x^2] / \mathbb E[\varepsilon^2] = \mathbb E[x^2]$, computed in Part 1: close to 1, because pixels in $[-1, 1]$
+# are mostly $\pm 1$. Either way it is one single point on this curve.
+
+# %%
+snr_all = lin.snr(torch.arange(1000))  # (1000,), falling
+band = torch.nonzero((snr_all >= 0.1) & (snr_all <= 0.3)).flatten()
+t_seed = int((snr_all - 1.0).abs().argmin())
+print(f"linear schedule: SNR from 0.3 down to 0.1 at t = {band.min().item()} to {band.max().item()}")
+print(f"the seed's noise level: SNR = 1 at t = {t_seed}; as a power ratio, SNR = E[x^2] = {pixel_power:.2f}")
+assert snr_all[band.min()] <= 0.3 and snr_all[band.max()] >= 0.1 and band.max() - band.min() + 1 == len(band)
 
 # %%
 from genedu.widgets import noising_slider
@@ -196,15 +217,13 @@ from genedu.widgets import noising_slider
 noiser = noising_slider(test.float(torch.arange(10)), lin)
 noiser
 
-# %%
-noiser.t.value = 999
-assert noiser.snr < 1e-4 and abs(noiser.x_t.std().item() - 1) < 0.1  # x_T is standard normal
-noiser.t.value = 250
-
 # %% [markdown]
 # ## Part 3 · The reverse process, and why predicting the noise works
 #
-# To generate, we run the chain backwards: $p_\theta(x_{t-1} \mid x_t) = \mathcal N(\mu_\theta(x_t, t), \sigma_t^2 I)$.
+# To generate, we run the chain backwards: $p_\theta(x_{t-1} \mid x_t) = \mathcal N(\mu_\theta(x_t, t), \sigma_t^2 I)$,
+# a Gaussian whose mean the network provides and whose variance $\sigma_t^2$ is fixed, not learned. Ho et al.
+# (section 3.2) tried $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$, the posterior variance defined just below,
+# and found similar samples; genedu uses $\sigma_t^2 = \tilde\beta_t$ (`NoiseSchedule.posterior_var`).
 # If we knew $x_0$, the backward step would be a known Gaussian (Ho et al., eq. 6-7):
 #
 # $$q(x_{t-1} \mid x_t, x_0) = \mathcal N\Big(\tfrac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t} x_0
@@ -228,9 +247,65 @@ noiser.t.value = 250
 # connections, 16/32 channels, residual blocks with GroupNorm and SiLU; every block receives the
 # time embedding plus a **label embedding** with an extra *null class*. During training 10 % of the
 # labels are replaced by the null class, so the same network learns $\varepsilon_\theta(x_t, t, y)$ and
-# $\varepsilon_\theta(x_t, t, \varnothing)$; that is what classifier-free guidance needs (Part 6).
+# $\varepsilon_\theta(x_t, t, \varnothing)$; that is what classifier-free guidance needs (Part 5).
 # The preset `ddpm` is this model with the linear schedule, Adam at $10^{-3}$, gradient clipping at 1,
-# batch 128; we sample from an exponential moving average (EMA) of its weights.
+# batch 128. We sample from an **exponential moving average (EMA)** of its weights: a copy
+# $\theta_\text{EMA}$ updated after every optimiser step as $\theta_\text{EMA} \leftarrow d\,\theta_\text{EMA} + (1 - d)\,\theta$, with
+# decay $d$ = `EMA_DECAY` (the parameters cell), an average over roughly the last $1/(1 - d)$ steps that
+# smooths out the noise of the latest updates (`genedu.train.EMA`).
+#
+# ### Your turn: the forward process and the loss
+# Before genedu trains it, write the two functions that *are* DDPM training:
+# 1. `q_sample(x0, t, eps, alpha_bar)`: $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1 - \bar\alpha_t}\,\varepsilon$, with a
+#    different $t$ for each image of the batch;
+# 2. `l_simple(eps_model, x0, t, eps, alpha_bar)`: noise the images with your `q_sample`, ask the network for
+#    the noise, and return the squared error to the true noise, averaged over each image's pixels: shape (B,).
+#
+# *Hint:* `alpha_bar[t]` has shape (B,) and the images (B, 1, 28, 28): `.view(-1, 1, 1, 1)` gives every image
+# its own $\bar\alpha_t$. In training $t \sim U\{0, \dots, T-1\}$ and $\varepsilon \sim \mathcal N(0, I)$ are drawn fresh for every
+# image; here they are arguments, so the checker can compare your numbers with genedu's.
+# The collapsed cell after the stubs holds a solution.
+
+# %%
+def q_sample(x0, t, eps, alpha_bar):
+    """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps (Ho et al. eq. 4).
+
+    x0, eps: (B, 1, 28, 28); t: (B,) integer timesteps; alpha_bar: (T,) the schedule. Returns (B, 1, 28, 28).
+    """
+    raise NotImplementedError("write q_sample")
+
+
+def l_simple(eps_model, x0, t, eps, alpha_bar):
+    """L_simple per image (B,): mean over pixels of (eps_model(x_t, t) - eps)^2, with x_t = q_sample(x0, t, eps)."""
+    raise NotImplementedError("write l_simple")
+
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def q_sample_solution(x0, t, eps, alpha_bar):
+    """A solution: genedu's NoiseSchedule.q_sample."""
+    ab = alpha_bar[t].view(-1, 1, 1, 1)  # (B, 1, 1, 1): one alpha_bar per image
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+
+
+def l_simple_solution(eps_model, x0, t, eps, alpha_bar):
+    """A solution: genedu's Diffusion.loss_per_example (without the label dropout)."""
+    x_t = q_sample_solution(x0, t, eps, alpha_bar)
+    return (eps_model(x_t, t) - eps).pow(2).flatten(1).mean(1)  # (B,)
+
+
+# %%
+from genedu import exercises
+
+q_fn = q_sample if exercises.implemented(q_sample) else q_sample_solution
+l_fn = l_simple if exercises.implemented(l_simple) else l_simple_solution
+print(f"checking {q_fn.__name__} and {l_fn.__name__}")
+exercises.check_q_sample(q_fn)  # each raises AssertionError naming the input and what differs
+exercises.check_l_simple(l_fn)
+print(exercises.expect_rejection(exercises.check_q_sample, lambda x0, t, eps, alpha_bar:  # a classic slip:
+                                 alpha_bar[t].view(-1, 1, 1, 1) * x0 + (1 - alpha_bar[t].view(-1, 1, 1, 1)) * eps))
+if FAST:  # the tests: the hidden solutions pass, whatever a learner wrote in the stubs
+    exercises.check_q_sample(q_sample_solution, verbose=False)
+    exercises.check_l_simple(l_simple_solution, verbose=False)
 
 # %%
 from genedu.train import train_or_load
@@ -273,17 +348,83 @@ assert per_t["DDPM (EMA)"][0] > per_t["DDPM (EMA)"][-1]  # the least noisy steps
 # ## Part 4 · Sampling: DDPM ancestral and DDIM
 #
 # **DDPM ancestral** (Ho et al., Algorithm 2) starts at $x_T \sim \mathcal N(0, I)$ and applies the
-# Gaussian step above $T = 1000$ times, with `x0_pred` clipped to $[-1, 1]$: 1,000 network calls per image.
+# Gaussian step of Part 3 $T = 1000$ times: 1,000 network calls per image. Algorithm 2 writes the mean
+# straight from the noise prediction, $\mu_\theta = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta\big)/\sqrt{\alpha_t}$,
+# which is the posterior mean with the *unclipped* `x0_pred` plugged in, and draws $x_{t-1} = \mu_\theta + \sigma_t z$.
+# Ho et al.'s released code does one thing the algorithm does not: it computes `x0_pred`, clips it to
+# $[-1, 1]$, and only then takes the posterior mean. genedu does the same by default (`clip_x0=True`, in
+# both samplers); `clip_x0=False` gives the algorithm as printed.
 #
 # **DDIM** (Song, Meng and Ermon, 2021) keeps the network and changes the path. Eq. 12:
 #
 # $$x_{t-1} = \sqrt{\bar\alpha_{t-1}}\ \hat x_0 + \sqrt{1 - \bar\alpha_{t-1} - \sigma_t^2}\ \varepsilon_\theta(x_t)
 # + \sigma_t z,\qquad \sigma_t = \eta\sqrt{\tfrac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}}\sqrt{1 - \tfrac{\bar\alpha_t}{\bar\alpha_{t-1}}}$$
 #
+# with $\hat x_0$ = `x0_pred` (eq. 15 of DDPM) and, when the step jumps over several timesteps, $t - 1$ read as
+# the next timestep of the sub-sequence. This $\sigma_t$ is DDIM's own: with $\eta = 1$ and a step of one
+# timestep it equals $\sqrt{\tilde\beta_t}$, DDPM's.
+#
 # With $\eta = 0$ the step is **deterministic**: $x_T$ fixes the image, like a GAN's latent. The marginals
 # $q(x_t \mid x_0)$ are the same as DDPM's, so the same trained network works, and the step can jump
 # over many timesteps at once: 10 to 100 calls instead of 1,000. `genedu.sampling` holds both loops;
 # `model.sample(n, sampler="ddim", steps=..., eta=..., guidance=...)` picks one.
+#
+# ### Your turn: one DDIM step
+# Write one deterministic DDIM step ($\eta = 0$): from $x_t$ and the network's $\varepsilon_\theta(x_t)$, first
+# `x0_pred`, then $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{t-1}}\,\varepsilon_\theta(x_t)$.
+#
+# *Hint:* with $\eta = 0$ the $\sigma_t$ terms vanish. At the last step $\bar\alpha_{t-1} = 1$ and the step returns
+# `x0_pred` itself. Do not clip `x0_pred` here (genedu's sampler does by default; the checker compares with
+# `clip_x0=False`). Afterwards, the cell below loops your step over a whole sampling run.
+
+# %%
+def ddim_step(x_t, eps_pred, alpha_bar_t, alpha_bar_prev):
+    """One DDIM step with eta = 0 (Song et al. eq. 12). x_t, eps_pred: (B, 1, 28, 28);
+    alpha_bar_t, alpha_bar_prev: 0-dim tensors (alpha_bar_prev = 1 at the last step). Returns x_prev (B, 1, 28, 28)."""
+    raise NotImplementedError("write ddim_step: x0_pred, then x_prev")
+
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def ddim_step_solution(x_t, eps_pred, alpha_bar_t, alpha_bar_prev):
+    """A solution: one step of genedu.sampling.ddim_sample with eta = 0 and clip_x0=False."""
+    x0_pred = (x_t - (1 - alpha_bar_t).sqrt() * eps_pred) / alpha_bar_t.sqrt()  # DDPM eq. 15
+    return alpha_bar_prev.sqrt() * x0_pred + (1 - alpha_bar_prev).sqrt() * eps_pred  # "direction to x_t"
+
+
+# %%
+ddim_fn = ddim_step if exercises.implemented(ddim_step) else ddim_step_solution
+print(f"checking {ddim_fn.__name__}")
+exercises.check_ddim_step(ddim_fn)
+print(exercises.expect_rejection(exercises.check_ddim_step, lambda x_t, eps_pred, alpha_bar_t, alpha_bar_prev:  # a slip:
+                                 ((x_t - (1 - alpha_bar_t).sqrt() * eps_pred) / alpha_bar_t.sqrt()) * alpha_bar_prev.sqrt()))
+if FAST:  # the tests: the hidden solution passes, whatever a learner wrote in the stub
+    exercises.check_ddim_step(ddim_step_solution, verbose=False)
+
+# %% [markdown]
+# Your step *is* the sampler: looped from pure noise over the timesteps genedu's DDIM visits, with the trained
+# network, it draws the same digits as `sampler_model.sample(..., clip_x0=False)` from the same noise.
+
+# %%
+from genedu.sampling import ddim_timesteps
+
+
+@torch.no_grad()
+def my_ddim_sample(model, labels, steps, generator):
+    labels = labels.to(model.device)
+    x = model.randn(len(labels), 1, 28, 28, generator=generator)  # x_T, the sampler's own first draw
+    ts = ddim_timesteps(model.config.T, steps)  # e.g. 999, 888, ..., 0
+    for i, t in enumerate(ts):
+        alpha_bar_t = model.schedule.alpha_bar[t]
+        alpha_bar_prev = model.schedule.alpha_bar[ts[i + 1]] if i + 1 < len(ts) else torch.ones((), device=x.device)
+        eps_pred = model.eps_pred(x, torch.full((len(x),), t, device=x.device), labels)
+        x = ddim_fn(x, eps_pred, alpha_bar_t, alpha_bar_prev)
+    return x.clamp(-1, 1).cpu()
+
+
+mine = my_ddim_sample(sampler_model, torch.arange(10), 10, g())
+genedus = sampler_model.sample(10, labels=torch.arange(10), sampler="ddim", steps=10, clip_x0=False, generator=g()).cpu()
+print(f"your loop against genedu's sampler, 10 steps: largest pixel difference {(mine - genedus).abs().max():.1e}")
+assert torch.allclose(mine, genedus, atol=1e-3)
 
 # %%
 labels = torch.arange(100) % 10
@@ -306,8 +447,8 @@ plt.show()
 # %% [markdown]
 # ### The denoising trajectory
 # At every step the sampler holds $x_t$ and the network's current guess of the clean image, `x0_pred`.
-# Early guesses are blurry averages (just like the seed's one-step answer); the sampler commits to a
-# digit step by step. Scrub through it:
+# Early guesses are blurry averages (a conditional mean, like the one Part 1's denoiser computes for its single
+# noise level); the sampler commits to a digit step by step. Scrub through it:
 
 # %%
 from genedu.plots import trajectory
@@ -322,8 +463,6 @@ scrubber
 
 # %%
 assert traj["x_t"].shape == (20, 8, 1, 28, 28) and int(traj["t"][0]) == 999 and int(traj["t"][-1]) == 0
-scrubber.step.value = 19
-assert scrubber.shown_t == 0
 
 # %% [markdown]
 # ### DDIM: steps against quality and time, measured
@@ -387,6 +526,8 @@ measured_curve(DDIM_STEPS, {"distance to nearest training digit": [r["distance"]
                right_label="seconds per 1,000 images", logx=True,
                title=f"DDIM: steps against quality and time ({N_EVAL} samples, {device})")
 plt.show()
+times = [r["s_per_1000"] for r in steps_rows.values()]
+assert times[-1] > times[0]  # more steps cost more time, linearly
 assert 0.8 < real_row["accuracy"] <= 1 and real_row["distance"] < dist["noise"]
 
 # %% [markdown]
@@ -398,9 +539,42 @@ assert 0.8 < real_row["accuracy"] <= 1 and real_row["distance"] < dist["noise"]
 # $$\tilde\varepsilon = \varepsilon_\theta(x_t, \varnothing) + w\,\big(\varepsilon_\theta(x_t, y) - \varepsilon_\theta(x_t, \varnothing)\big).$$
 #
 # $w = 0$ is the unconditional model (the label is ignored), $w = 1$ the conditional one, $w > 1$ pushes
-# samples towards what makes them look like class $y$, at the price of variety. We measure both, with
-# the pixel-space measures above: 1-NN accuracy on the requested class, and within-class diversity
-# relative to real digits'.
+# samples towards what makes them look like class $y$, at the price of variety.
+#
+# **Mind the convention.** Ho and Salimans write the same mix as
+# $\tilde\varepsilon = (1 + w')\,\varepsilon_\theta(x_t, y) - w'\,\varepsilon_\theta(x_t, \varnothing)$ (their eq. 6), so their $w' = 0$ is the
+# plain conditional model. genedu's $w$ is theirs plus one, $w = 1 + w'$ (the convention of diffusers'
+# `guidance_scale`): to compare with a scale in their paper, subtract one from ours.
+#
+# ### Your turn: the guidance mix
+# Write `guided(eps_cond, eps_uncond, w)` in genedu's convention. *Hint:* check your formula by hand at
+# $w = 0$ (it must return `eps_uncond`) and $w = 1$ (`eps_cond`); the checker tries both and a guided $w$.
+
+# %%
+def guided(eps_cond, eps_uncond, w):
+    """Classifier-free guidance in genedu's convention: w = 0 unconditional, w = 1 conditional, w > 1 guided.
+    eps_cond, eps_uncond: (B, 1, 28, 28); w: a float. Returns (B, 1, 28, 28)."""
+    raise NotImplementedError("write guided")
+
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def guided_solution(eps_cond, eps_uncond, w):
+    """A solution: genedu.sampling.guided_eps."""
+    return eps_uncond + w * (eps_cond - eps_uncond)
+
+
+# %%
+guided_fn = guided if exercises.implemented(guided) else guided_solution
+print(f"checking {guided_fn.__name__}")
+exercises.check_guidance(guided_fn)
+print(exercises.expect_rejection(exercises.check_guidance, lambda eps_cond, eps_uncond, w:  # Ho & Salimans' w
+                                 (1 + w) * eps_cond - w * eps_uncond))
+if FAST:  # the tests: the hidden solution passes, whatever a learner wrote in the stub
+    exercises.check_guidance(guided_solution, verbose=False)
+
+# %% [markdown]
+# Now the trade-off, measured with the pixel-space measures above: 1-NN accuracy on the requested class, and
+# within-class diversity relative to real digits'.
 
 # %%
 guide_rows = {w: sample_and_measure(GUIDANCE_STEPS, guidance=w) for w in GUIDANCE}
@@ -428,20 +602,20 @@ plt.show()
 # %% [markdown]
 # ## Part 6 · Explore
 # Sliders for the number of DDIM steps and the guidance scale (the same noise every time, with the
-# time each grid took). Try 1 step (one jump: a blurry average, the seed's answer again), 5, 20, 100;
-# and guidance 0 (digits of any class), 1, 3, 6.
+# time each grid took). Try 1 step, then 5, 20, 100; and guidance 0 (digits of any class), 1, 3, 6.
+#
+# A 1-step DDIM sample is `x0_pred` computed from pure noise at $t = 999$,
+# $(x_T - \sqrt{1 - \bar\alpha_{999}}\,\varepsilon_\theta)/\sqrt{\bar\alpha_{999}}$: the network's estimate of the mean of the
+# clean digits that could lie behind $x_T$. At that SNR (printed in Part 2) $x_T$ says almost nothing about the
+# digit, so a trained network answers with nearly the mean digit of the requested class: a blur like lesson
+# 00's class means. That is not the seed's answer: the seed's one step from pure noise returns noise (Part 1),
+# because it never learned what to do at that noise level.
 
 # %%
 from genedu.widgets import sampler_explorer
 
 explorer = sampler_explorer(sampler_model, n=20, steps=5 if FAST else 20, max_steps=100)
 explorer
-
-# %%
-before = explorer.samples.clone()
-explorer.guidance.value = 3.0
-assert explorer.samples.shape == (20, 1, 28, 28)
-assert not torch.equal(explorer.samples, before)  # the slider redrew the digits, from the same noise
 
 # %% [markdown]
 # ## A trained one at once: the shipped reference DDPM
@@ -525,12 +699,23 @@ print(f"training: {len(history)} steps, {history.last('seconds'):.0f} s")
 # ## Exercises
 # 1. Retrain with `Diffusion.from_preset("ddpm", schedule="cosine")` under the same budget. Plot the
 #    loss per timestep of both. Which quarter changes, and does FID at 20 DDIM steps improve?
+#    *Hint: `train_or_load` as in Part 3 with another checkpoint name, then `loss_per_timestep` of both on the
+#    same `x_eval` and the same `ts`; for FID, `genedu.evaluate.evaluate_samples(model.sample(2000, ...))`
+#    (lesson 04) on both, with the same sample count.*
 # 2. DDIM with `eta=1.0` adds fresh noise at each step. Measure FID at 10 and 50 steps for `eta` 0 and 1.
+#    *Hint: `sampler_model.sample(n, labels=..., steps=k, eta=e, generator=g())`; with few steps the added noise
+#    is large, so expect `eta` to matter most at 10 steps.*
 # 3. Give the seed denoiser its missing piece: train `Diffusion.from_preset("ddpm")` with
 #    `channels=(16, 32)` but `T=2`. What do its samples look like, and why?
+#    *Hint: print `NoiseSchedule(2).alpha_bar`: is $x_T$ anywhere near $\mathcal N(0, I)$? Compare with the SNR
+#    curve of Part 2 and with the seed's single noise level.*
 # 4. Guidance at $w = 8$: look at the samples. What happens to stroke width and variety? Which metric shows it?
+#    *Hint: `sample_and_measure(GUIDANCE_STEPS, guidance=8.0)` and compare its diversity with the rows above;
+#    in lesson 04's terms, which of precision and recall should move?*
 # 5. Measure the slowest sampler's cost on your machine: DDPM ancestral for 100 images. How many VAE
 #    samples could you draw in the same time?
+#    *Hint: time `sampler_model.sample(100, labels=torch.arange(100) % 10, sampler="ddpm")` with
+#    `time.perf_counter()`, and `genedu.VAE.from_preset("conv").sample(10_000)` the same way (an untrained VAE samples as fast as a trained one).*
 
 # %% [markdown]
 # ## Summary
@@ -541,3 +726,18 @@ print(f"training: {len(history)} steps, {history.last('seconds'):.0f} s")
 # - The sampler is separate from the network: DDPM (1,000 steps), DDIM (any number, deterministic with
 #   $\eta = 0$), and classifier-free guidance, all on the same weights.
 # - Next: lesson 04 evaluates every family with one protocol, and lesson 05 puts them side by side.
+
+# %% [markdown]
+# ## Checks the tests run (you can skip this)
+# The widgets above, driven the way a learner's hand would drive them.
+
+# %%
+noiser.t.value = 999
+assert noiser.snr < 1e-4 and abs(noiser.x_t.std().item() - 1) < 0.1  # x_T is standard normal
+noiser.t.value = 250
+scrubber.step.value = 19
+assert scrubber.shown_t == 0
+before = explorer.samples.clone()
+explorer.guidance.value = 3.0
+assert explorer.samples.shape == (20, 1, 28, 28)
+assert not torch.equal(explorer.samples, before)  # the slider redrew the digits, from the same noise

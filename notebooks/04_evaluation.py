@@ -92,14 +92,20 @@ assert acc >= 0.993 and abs(acc - info["test_accuracy"]) < 1e-3
 #   (fidelity), and of real images inside the ball of some sample (diversity).
 # - **density / coverage** ($k=5$): how many real balls hold each sample (divided by $k$), and the share
 #   of real balls that hold at least one sample; robust to outliers.
-# - **memorisation**: each sample's distance to its nearest *training* image, against the same
-#   distance for unseen test images; a near-copy is closer than 99 % of unseen images are.
+# - **memorisation**: each sample's distance $d$ to its nearest *training* image, against the same
+#   distance for the test images, which no model trains on. `nn_ratio` is the median $d$ of the samples
+#   divided by the median $d$ of the test images (about 1 for a model that generalises, well below 1 for
+#   one that copies); `near_copy_share` is the share of samples closer than the 1 % quantile of the test
+#   images' $d$, so about 0.01 for unseen images by construction, and near 1 for copies.
 
 # %% [markdown]
 # ## What each metric sees: constructed sets
 #
 # We build sets whose failure we know, all of size `N` unless stated:
-# unseen real digits (the 5,000 validation images, which no model in this course trains on),
+# real digits the memorisation test has not seen (the 5,000 validation images: they are held out of the
+# 55,000-image `train` split that the memorisation test compares with, and that lessons 01 and 03 train on;
+# lesson 02's GANs and the feature classifier itself train on all 60,000 `train_full` images, so for them
+# these are not unseen, and the test images are the only set nothing trains on),
 # the same digits blurred, one digit class only (mode collapse), exact copies of training images,
 # and uniform noise.
 
@@ -217,10 +223,18 @@ assert max(abs(v) for v in kids) < 0.01 * r["noise"]["kid"]  # KID stays near 0 
 # %% [markdown]
 # ## Exercises
 # 1. Blur with a wider kernel (7x7, 9x9): which metrics move first?
+#    *Hint: the binomial row of width 7 is `[1, 6, 15, 20, 15, 6, 1]` (sum 64), with `padding=3`; build the
+#    kernel as above and compare each metric's change relative to its value for the 5x5 blur.*
 # 2. Build a set with two classes only. How do class KL, recall and coverage change from one class?
+#    *Hint: the indices of ones and sevens, `torch.nonzero((val.labels == 1) | (val.labels == 7)).flatten()`,
+#    then draw `N` of them as `one_class` does. Class KL of a two-class histogram is about $\log 5$; why?*
 # 3. Mix 10 % noise into real digits: which metric notices, and by how much?
+#    *Hint: `torch.cat([real[: int(0.9 * N)], noise[: N - int(0.9 * N)]])`. Which metrics are averages over
+#    samples (they move by about a tenth of the way to the noise row) and which are not?*
 # 4. Score samples from the models of lessons 01-03 (`E.evaluate_samples(model.sample(N))`) and place
 #    them between the floor and the ceiling.
+#    *Hint: the quickest trained models are the shipped references, `genedu.reference.load_reference("vae")`
+#    (and `"gan"`, `"diffusion"`); use at least 2,000 samples, so FID is comparable with the table's.*
 #
 # ## Summary
 # - genedu measures in the features of its own MNIST classifier (shipped, >= 99.3 % test accuracy): offline and fit for digits.

@@ -85,7 +85,7 @@ print(f"FAST={FAST}: {IMAGES:,} images per run, {SEEDS} seeds, {N_SAMPLES:,} sam
 # |---|---|---|
 # | VAE | 784-400-20 MLP, tanh output, MSE + KL | `conv`: convolutional encoder and decoder, Bernoulli likelihood |
 # | GAN | MLP generator and discriminator, BCE, one shared fake batch | `dcgan`: convolutional, non-saturating loss, Adam(0.5, 0.999) |
-# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | `ddpm`: small UNet with time and label embeddings, 1000-step schedule, EMA 0.995, sampled with 50 DDIM steps |
+# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | `ddpm`: small UNet with time and label embeddings, 1000-step schedule, sampled with 50 DDIM steps from an exponential moving average (EMA, lesson 03) of its weights with decay 0.995 |
 #
 # Each is trained by the same `fit` loop, scored by the same `evaluate_samples`, and drawn from the same
 # seeded noise for the picture. The DDPM is class-conditional (labels are dropped 10 % of the time, so
@@ -278,14 +278,14 @@ if ref_grids:
 # - **Quality: diffusion wins**, FID 56.4 against 124.5 (GAN) and 150.3 (VAE), and the best recall (0.85): it covers the data best. Still far from the floor (1.37): 275,000 images is a short budget for every family.
 # - **Fidelity and class balance: the VAE** has the highest precision (0.72) and the lowest class KL (0.016), but the lowest recall of the proper models (0.51): safe, blurry averages. The DCGAN's class KL (0.19) shows it still favours some digits.
 # - **Speed: the GAN and the VAE** draw 1,000 samples in 0.20 s and 0.17 s; the DDPM takes 152 s with 50 DDIM steps, about 750 times the GAN's time. Fewer steps trade quality for time: 10 steps FID 74.2 in 26 s, 25 steps FID 59.0 in 60 s, 50 steps FID 56.2 in 116 s (per 1,000 samples, 1,000 scored).
-# - **Likelihood: only the VAE has one**, 96.6 nats (IWAE, k = 100, 2,000 binarised test images); a GAN defines no density at all.
+# - **Likelihood: only the VAE's is measured here**, 96.6 nats (IWAE, k = 100, 2,000 binarised test images). The DDPM has one too, in the form of a variational bound (the sum of KL terms its $L_\text{simple}$ drops the weights of, lesson 03), usually reported in bits per dimension; genedu does not compute it, so the table has no figure for it. A GAN defines no density at all.
 # - **Control: only the DDPM here is conditional**; it draws the requested digit 66 % of the time without guidance (lesson 03 shows guidance raising that).
 #
 # One seed only on the CPU: the spread over seeds is what the fast run above (and a full run with `--seeds 3` on a GPU) measures.
 #
 # ## Strengths and limitations, in words
 #
-# - **VAE**: the only family here with a likelihood (an importance-weighted bound in nats), an encoder
+# - **VAE**: the only family whose likelihood this course measures (an importance-weighted bound in nats), an encoder
 #   for free, fast sampling (one decoder pass) and the most faithful, best balanced samples (highest
 #   precision, lowest class KL); but blurry: its likelihood averages over what it is unsure of, which
 #   costs it recall and FID (the worst FID of the three proper models).
@@ -302,15 +302,21 @@ if ref_grids:
 #    budget on your machine, and why (hint: parameters and passes per step)?
 # 2. Add `Contender("gan", "sngan", "GAN (sngan)")` to the list: does spectral normalisation change
 #    the spread over seeds?
+#    *Hint: `contenders = [*S.CONTENDERS, S.Contender("gan", "sngan", "GAN (sngan)")]` and at least
+#    `seeds=3`; compare the spread of FID (max minus min over seeds) with the dcgan's, not only the mean.*
 # 3. Swap the DDPM's sampler options for `{"sampler": "ddim", "steps": 10}`: how much FID does it lose,
 #    and how much sampling time does it win?
+#    *Hint: `dataclasses.replace(c, sample_options={"sampler": "ddim", "steps": 10})` for the diffusion
+#    contender, as the parameters cell does for fast mode; the trained model is reused, only sampling reruns.*
 # 4. Add the `cvae` and `cgan` presets: do the conditional models of the other families follow the
 #    requested labels as well as the DDPM (conditional accuracy)?
+#    *Hint: `S.Contender("vae", "cvae", "CVAE")` and `S.Contender("gan", "cgan", "cGAN")`; the conditional
+#    accuracy column is the share of samples that the feature classifier reads as the requested digit.*
 #
 # ## Summary
 #
 # A fair comparison fixes the data, the budget in images or seconds, the noise for the pictures and
 # the yardstick, and runs several seeds. Under it, each proper model improves on the original
 # notebook's by the ratios printed above, and each family wins something different: the VAE
-# likelihood, fidelity and speed; the GAN speed with better diversity than the VAE; diffusion quality,
+# measured likelihood, fidelity and speed; the GAN speed with better diversity than the VAE; diffusion quality,
 # diversity and control, at the price of slow sampling.
