@@ -126,3 +126,23 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu", u
     weights = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["model"]
     model.load_state_dict(weights)
     return model.to(device).eval()
+
+
+def update_weights(path: str | os.PathLike, model: GenerativeModel, *, ema: torch.nn.Module | None = None) -> Path:
+    """Rewrite the weights (and EMA weights) of an existing checkpoint, keeping its optimisers and state:
+    for what a family computes after training (a VAE's fitted prior lives in its buffers)."""
+    path = Path(path)
+    ckpt = read_checkpoint(path)
+    check_compatible(ckpt, model, path)
+    ckpt["model"] = model.state_dict()
+    if ema is not None:
+        ckpt["ema"] = ema.state_dict()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(ckpt, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

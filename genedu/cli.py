@@ -175,11 +175,19 @@ def cmd_train(args) -> int:
     model = MODEL_REGISTRY[args.model].from_preset(args.preset)
     if args.resume and Path(args.out).exists():  # a wrong file fails now, not after loading the data
         check_compatible(read_checkpoint(args.out), model, args.out)
+    recipe = type(model).recipe(args.preset)  # the preset's EMA and learning-rate schedule
+    if args.ema is not None:
+        recipe["ema"] = args.ema
     data = load_mnist("train", args.data)
     history = fit(model, data, epochs=args.epochs, steps=args.steps, images=args.images,
-                  seconds=args.seconds, batch_size=args.batch_size, seed=args.seed, ema=args.ema,
+                  seconds=args.seconds, batch_size=args.batch_size, seed=args.seed,
                   device=args.device, checkpoint=args.out, checkpoint_every=args.checkpoint_every,
-                  resume=args.resume)
+                  resume=args.resume, **recipe)
+    model.after_training(data, seed=args.seed)  # e.g. a VAE's learned prior, saved with the weights
+    if history.ema is not None:
+        history.ema.module.after_training(data, seed=args.seed)
+    from .checkpoint import update_weights
+    update_weights(args.out, model, ema=history.ema)
     parts = ", ".join(f"{k} {history.mean(k, last=50):.4g}" for k in history.metric_keys)
     print(f"trained {args.model}/{args.preset} for {history.last('step'):.0f} steps "
           f"({history.last('images'):.0f} images, {history.last('seconds'):.1f} s); "
@@ -232,9 +240,10 @@ def add_sample(sub) -> None:
                    help=".npz file to write (arrays: samples, and labels if conditional)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=count, default=1000)
-    p.add_argument("--sampler", choices=["ddpm", "ddim"], help="diffusion only")
-    p.add_argument("--steps", type=count, help="diffusion only: sampling steps")
-    p.add_argument("--guidance", type=non_negative, help="diffusion only: classifier-free guidance scale")
+    p.add_argument("--sampler", choices=["ddpm", "ddim", "dpm"], help="diffusion only")
+    p.add_argument("--method", choices=["euler", "midpoint", "heun"], help="flow only: the ODE solver")
+    p.add_argument("--steps", type=count, help="diffusion and flow: sampling steps")
+    p.add_argument("--guidance", type=non_negative, help="diffusion and flow: classifier-free guidance scale")
     p.add_argument("--labels", choices=["balanced"], help="conditional models: requested classes (default balanced)")
     add_device_arg(p)
 
@@ -257,11 +266,16 @@ def cmd_sample(args) -> int:
         model, source = load_model(args.checkpoint, device=device), args.checkpoint
     if model.family != args.model:
         raise ValueError(f"--model {args.model} but {source} holds a {model.family} checkpoint")
-    opts = {k: v for k, v in (("sampler", args.sampler), ("steps", args.steps), ("guidance", args.guidance))
-            if v is not None}
-    if opts and args.model != "diffusion":
-        raise ValueError(f"{', '.join('--' + k for k in opts)} only apply to --model diffusion; "
+    opts = {k: v for k, v in (("sampler", args.sampler), ("method", args.method), ("steps", args.steps),
+                              ("guidance", args.guidance)) if v is not None}
+    if args.reference:  # the sampler the reference was scored with, unless told otherwise
+        from .reference import sample_options
+        opts = {**sample_options(args.model), **opts}
+    if opts and args.model not in ("diffusion", "flow"):
+        raise ValueError(f"{', '.join('--' + k for k in opts)} only apply to --model diffusion or flow; "
                          f"a {args.model} draws samples in one pass")
+    if "sampler" in opts and args.model == "flow" or "method" in opts and args.model == "diffusion":
+        raise ValueError("--sampler is for --model diffusion, --method for --model flow")
     conditional = getattr(model.config, "num_classes", 0) > 0
     if args.labels and not conditional:
         raise ValueError(f"--labels {args.labels}: {source} holds an unconditional {model.family}, which "

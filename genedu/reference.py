@@ -143,13 +143,11 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
                   checkpoint_minutes=5, lr_warmup=lr_warmup, lr_decay=lr_decay, **budget)
     sampler = history.ema.module if history.ema is not None else model
     options = dict(SAMPLE_OPTIONS[family] if sample_options is None else sample_options)
-    if getattr(sampler.config, "prior_components", 0):
-        sampler.fit_prior(data, seed=seed)  # the learned prior on the training codes (lesson 01)
-        options.setdefault("prior", "mixture")
-        from .checkpoint import read_checkpoint as _read, save_checkpoint as _save
-        state = _read(ckpt)["state"]
-        ckpt = ckpt.with_name(ckpt.stem + "_with_prior.pt")  # the fitted prior travels in the weights
-        _save(ckpt, sampler, state={k: state.get(k) for k in ("step", "images", "seconds", "seed")})
+    model.after_training(data, seed=seed)  # e.g. a VAE's learned prior, which travels in its weights
+    if history.ema is not None:
+        sampler.after_training(data, seed=seed)
+    from .checkpoint import update_weights
+    update_weights(ckpt, model, ema=history.ema)
     evaluation = sample_and_score(sampler, options, n_samples, seed=seed)
     meta = {
         "preset": preset, "command": command, "seed": seed, "ema": ema,

@@ -59,6 +59,9 @@ class GenerativeModel(nn.Module):
     family: ClassVar[str] = ""  # registry name, e.g. "vae"
     Config: ClassVar[type] = object  # the family's config dataclass
     PRESETS: ClassVar[dict[str, Any]] = {}  # name -> Config
+    # preset -> the training recipe that goes with it: fit's keyword arguments (ema, lr_warmup, lr_decay)
+    # that `genedu train` and `genedu reference` use unless told otherwise
+    RECIPES: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, config):
         super().__init__()
@@ -73,6 +76,14 @@ class GenerativeModel(nn.Module):
         if name not in cls.PRESETS:
             raise ValueError(f"{cls.__name__} has no preset {name!r}; presets: {sorted(cls.PRESETS)}")
         return cls(dataclasses.replace(cls.PRESETS[name], **overrides))
+
+    @classmethod
+    def recipe(cls, preset: str) -> dict[str, Any]:
+        """fit's keyword arguments that go with a preset (empty when it has none)."""
+        return dict(cls.RECIPES.get(preset, {}))
+
+    def after_training(self, data, *, seed: int = 0) -> None:
+        """What a family does once training ends and before sampling (a VAE fits its learned prior)."""
 
     @classmethod
     def config_from_dict(cls, d: dict[str, Any]):

@@ -280,6 +280,9 @@ class Diffusion(GenerativeModel):
                                      num_classes=10, p_uncond=0.1, schedule="cosine", prediction="v",
                                      lr=1e-3, batch_size=256),
     }
+    # EMA with warm-up, learning-rate warm-up and cosine decay over the budget
+    RECIPES = {"laptop": {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"},
+               "reference": {"ema": 0.9995, "lr_warmup": 500, "lr_decay": "cosine"}}
 
     def __init__(self, config: DiffusionConfig):
         super().__init__(config)

@@ -83,6 +83,9 @@ class Flow(GenerativeModel):
         # REFERENCE: the diffusion `reference` network (1.2 M parameters), trained on a GPU
         "reference": FlowConfig(channels=(32, 64, 128), blocks=2, attention=True, batch_size=256),
     }
+    # as the diffusion presets on the same network
+    RECIPES = {"laptop": {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"},
+               "reference": {"ema": 0.9995, "lr_warmup": 500, "lr_decay": "cosine"}}
 
     def __init__(self, config: FlowConfig):
         super().__init__(config)

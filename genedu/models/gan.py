@@ -312,6 +312,8 @@ class GAN(GenerativeModel):
                                spectral_norm=True, lr=1e-4, lr_d=4e-4, lr_g=1e-4, betas=(0.0, 0.9),
                                batch_size=512),
     }
+    # an EMA of the generator's weights (fit keeps it for the whole module; samples come from it)
+    RECIPES = {"laptop": {"ema": 0.999}, "reference": {"ema": 0.999}}
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
