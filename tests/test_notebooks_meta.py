@@ -9,7 +9,7 @@ import pytest
 from genedu._version import REPO_URL
 
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-SOURCES = sorted(NB_DIR.glob("[0-9][0-9]_*.py"))
+SOURCES = sorted(NB_DIR.glob("[0-9][0-9]_*.py")) + sorted(NB_DIR.glob("[0-9][0-9][a-z]_*.py"))
 
 
 def test_there_are_lessons():
