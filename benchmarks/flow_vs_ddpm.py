@@ -1,0 +1,74 @@
+"""Flow matching against DDPM on the same network and training budget: FID against sampler steps.
+
+    python benchmarks/flow_vs_ddpm.py --diffusion runs/refs/diffusion_laptop.pt --flow runs/refs/flow_laptop.pt \
+        --n 10000 --out benchmarks/results/flow_vs_ddpm.json
+
+Both checkpoints are `genedu reference` (or `genedu train`) training checkpoints of the `laptop` presets,
+which share the 126 k-parameter UNet; their EMA weights are scored. Each sampler setting draws `--n`
+class-balanced samples from a generator seeded `--seed` and is scored with the evaluation suite. Issue 12's
+first target: flow matching at 10 steps scores at least as well as DDIM at 50 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+DIFFUSION = [{"sampler": "ddim", "steps": 50}, {"sampler": "ddim", "steps": 10}, {"sampler": "dpm", "steps": 10},
+             {"sampler": "dpm", "steps": 20}]
+FLOW = [{"method": "euler", "steps": 10}, {"method": "heun", "steps": 5}, {"method": "heun", "steps": 10},
+        {"method": "euler", "steps": 20}]
+CALLS = {"ddim": 1, "dpm": 1, "euler": 1, "midpoint": 2, "heun": 2}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--diffusion", required=True, help="training checkpoint of the diffusion laptop preset")
+    p.add_argument("--flow", required=True, help="training checkpoint of the flow laptop preset")
+    p.add_argument("--n", type=int, default=10_000, help="samples per setting (10,000 for the protocol)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="benchmarks/results/flow_vs_ddpm.json")
+    args = p.parse_args(argv)
+    if args.n < 100:
+        p.error("--n must be at least 100")
+    from genedu.checkpoint import load_model, read_checkpoint
+    from genedu.showdown import sample_and_score
+
+    rows = []
+    for path, settings in ((args.diffusion, DIFFUSION), (args.flow, FLOW)):
+        model = load_model(path)  # the EMA weights when the checkpoint has them
+        state = read_checkpoint(path)["state"]
+        trained = {k: state.get(k) for k in ("step", "images", "seconds", "seed")}
+        for o in settings:
+            r = sample_and_score(model, o, args.n, seed=args.seed)
+            key = o.get("sampler", o.get("method"))
+            rows.append({"family": model.family, "sample_options": o, "network_calls": o["steps"] * CALLS[key],
+                         "trained": trained, **{k: r[k] for k in ("n", "fid", "inception_score", "precision",
+                                                                  "recall", "class_kl", "conditional_accuracy",
+                                                                  "seconds_per_1000") if k in r}})
+            print(json.dumps(rows[-1]), flush=True)
+    fid = {(r["family"], json.dumps(r["sample_options"], sort_keys=True)): r["fid"] for r in rows}
+    flow10 = min(fid[("flow", json.dumps(o, sort_keys=True))] for o in FLOW if o["steps"] == 10)  # Euler or Heun
+    flow10_calls = min(fid[("flow", json.dumps(o, sort_keys=True))] for o in FLOW
+                       if o["steps"] * CALLS[o["method"]] <= 10)  # at most 10 network calls
+    ddim50 = fid[("diffusion", json.dumps({"sampler": "ddim", "steps": 50}, sort_keys=True))]
+    out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
+                      f"torch {torch.__version__}",
+           "seed": args.seed, "n_samples": args.n,
+           "checkpoints": {"diffusion": Path(args.diffusion).name, "flow": Path(args.flow).name},
+           "rows": rows,
+           "target": {"flow_best_at_10_steps": flow10, "flow_best_at_10_network_calls": flow10_calls,
+                      "ddim_50": ddim50, "met": flow10 <= ddim50, "met_at_10_network_calls": flow10_calls <= ddim50}}
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out["target"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
