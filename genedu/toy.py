@@ -101,17 +101,18 @@ def mmd(a: torch.Tensor, b: torch.Tensor, *, bandwidths: tuple[float, ...] = (0.
 
 
 class ToyMLP(nn.Module):
-    """f(x, t): x (B, 2) and t (B,) in [0, 1] -> (B, 2). t enters as sinusoidal features
-    [sin(2^k pi t), cos(2^k pi t)], k = 0..frequencies-1, concatenated to x."""
+    """f(x, t): x (B, dim) and t (B,) in [0, 1] -> (B, dim). t enters as sinusoidal features
+    [sin(2^k pi t), cos(2^k pi t)], k = 0..frequencies-1, concatenated to x. dim = 2 for the toys; a
+    VAE's latent size for a flow on its codes (latent flow matching)."""
 
-    def __init__(self, hidden: int = 128, layers: int = 3, frequencies: int = 6):
+    def __init__(self, hidden: int = 128, layers: int = 3, frequencies: int = 6, *, dim: int = 2):
         super().__init__()
         self.register_buffer("freqs", math.pi * 2.0 ** torch.arange(frequencies), persistent=False)
-        dims = [2 + 2 * frequencies] + [hidden] * layers
+        dims = [dim + 2 * frequencies] + [hidden] * layers
         blocks = []
         for d_in, d_out in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(d_in, d_out), nn.SiLU()]
-        self.net = nn.Sequential(*blocks, nn.Linear(hidden, 2))
+        self.net = nn.Sequential(*blocks, nn.Linear(hidden, dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         angles = t.view(-1, 1).to(x.dtype) * self.freqs  # (B, F)
@@ -160,12 +161,12 @@ class ToyFlow(nn.Module):
     whose minimiser is the marginal field v*(x, t) = E[eps - x_0 | x_t = x]; dx/dt = v* carries the
     eps distribution at t = 1 to the data at t = 0."""
 
-    def __init__(self, hidden: int = 128, layers: int = 3):
+    def __init__(self, hidden: int = 128, layers: int = 3, *, dim: int = 2):
         super().__init__()
-        self.net = ToyMLP(hidden, layers)
+        self.net = ToyMLP(hidden, layers, dim=dim)
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
-        """v_theta(x, t) for x (B, 2) and t (B,) or one float."""
+        """v_theta(x, t) for x (B, dim) and t (B,) or one float."""
         t = torch.as_tensor(t, dtype=x.dtype).expand(len(x)) if not torch.is_tensor(t) or t.dim() == 0 else t
         return self.net(x, t)
 
