@@ -49,7 +49,7 @@ from IPython.display import Markdown, display
 import genedu
 from genedu import plots
 from genedu import showdown as S
-from genedu.reference import SAMPLE_OPTIONS, has_reference, load_reference, reference_info, sample_reference
+from genedu.reference import has_reference, load_reference, reference_info, sample_options, sample_reference
 from genedu.utils import default_device, fast_mode, seed_everything
 
 device = default_device()
@@ -96,8 +96,11 @@ print(f"FAST={FAST}: {IMAGES:,} images per run, {SEEDS} seeds, {N_SAMPLES:,} sam
 # decay $d$ averages over about $1/(1-d)$ steps, and starts from the random initial weights: after $n$
 # steps a share $d^n$ of the average is still that initialisation. With $d = 0.999$ and the first third
 # of this budget (717 steps), $0.999^{717} = 49\%$: the EMA model's samples scored FID 991, the raw
-# weights' 170. The DDPM here uses $d = 0.995$ (200 steps, $0.995^{717} = 3\%$); a long training run
-# can afford 0.999 (the reference DDPM below: 5,000 steps, $0.999^{5000} < 1\%$).
+# weights' 170 (measured before genedu's EMA had a warm-up). The DDPM here uses $d = 0.995$ (200 steps,
+# $0.995^{717} = 3\%$). genedu's EMA now also **warms up**: update $n$ uses the decay
+# $d_n = \min(d, (1+n)/(10+n))$, so the first updates replace most of the average and the initial
+# weights are forgotten within tens of steps whatever $d$ is (checkpoints made before this averaged
+# without it; `fit(ema_warmup=False)` reproduces them).
 
 # %%
 contenders = S.CONTENDERS
@@ -240,8 +243,8 @@ for family, preset in (("vae", "conv"), ("gan", "dcgan"), ("diffusion", "ddpm"))
         continue
     info = reference_info(family)
     model = load_reference(family, device=device)
-    steps = 10 if FAST and family == "diffusion" else None  # fast mode: fewer DDIM steps
-    opts = {**SAMPLE_OPTIONS[family], **({"steps": steps} if steps else {})}
+    steps = 10 if FAST and family == "diffusion" else None  # fast mode: fewer sampler steps
+    opts = {**sample_options(family), **({"steps": steps} if steps else {})}  # the sampler it was scored with
     rep = S.sample_and_score(model, opts, N_REF, seed=0)
     ref_rows[family] = rep
     ref_grids[f"{family} reference"] = sample_reference(model, family, 64, steps=steps)
