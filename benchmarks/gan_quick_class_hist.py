@@ -13,7 +13,7 @@ clf.eval()
 with torch.no_grad():
     acc=(clf(te.float()).argmax(1)==te.labels).float().mean().item()
 res={"classifier":f"MLP 784-512-10, 2 epochs Adam 1e-3 on train_full, seed 0; test accuracy {acc:.4f} (NOT the evaluation suite's classifier)","runs":{}}
-for p in sorted(glob.glob('/work/ckpt/gan/*_s?.pt')):
+for p in sorted(glob.glob('runs/gan/*_s?.pt')):
     m=genedu.load_model(p); lab=torch.arange(1000)%10 if m.conditional else None
     with torch.no_grad():
         s=m.sample(1000, labels=lab, generator=torch.Generator().manual_seed(2024))

@@ -2,8 +2,8 @@
 batch 128) and keep what lesson 02 and its figures need: the checkpoint, fixed-noise grids, and a
 snapshot of G's weights every `--snap-every` steps (for the class histogram over time).
 
-    python benchmarks/gan_runs.py train --out /work/ckpt/gan [--runs seed:0 dcgan:0 ...] [--threads 1]
-    python benchmarks/gan_runs.py evaluate --out /work/ckpt/gan [--n 10000] [--json benchmarks/results/gan.json]
+    python benchmarks/gan_runs.py train --out runs/gan [--runs seed:0 dcgan:0 ...] [--threads 1]
+    python benchmarks/gan_runs.py evaluate --out runs/gan [--n 10000] [--json benchmarks/results/gan.json]
 
 A run is `preset:seed` or `preset/loss:seed` (e.g. `seed/minimax:0`: the seed preset with the saturating loss).
 Checkpoints are large: keep --out outside the repository.
@@ -111,7 +111,7 @@ def evaluate(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["train", "evaluate"])
-    p.add_argument("--out", default="/work/ckpt/gan")
+    p.add_argument("--out", default="runs/gan")
     p.add_argument("--runs", nargs="+", default=DEFAULT_RUNS)
     p.add_argument("--epochs", type=float, default=5)
     p.add_argument("--snap-every", type=int, default=234)

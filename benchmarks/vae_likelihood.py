@@ -1,6 +1,6 @@
 """Train a VAE preset for a wall-clock budget and measure its likelihood on binarised test MNIST.
 
-    python benchmarks/vae_likelihood.py --preset mlp --seconds 540 --out /work/ckpt/vae_mlp.pt
+    python benchmarks/vae_likelihood.py --preset mlp --seconds 540 --out runs/vae_mlp.pt
 
 Writes benchmarks/results/vae_likelihood_<preset>.json: -ELBO on the 10,000 test images and the
 IWAE NLL (k samples) on the first `--n-iwae` of them, in nats, with the budget, seed and machine.
