@@ -101,6 +101,27 @@ def _export(ckpt: Path, out: Path, meta: dict) -> str:
     return str(path.relative_to(out.parent.parent))
 
 
+CALLS_PER_STEP = {"ddim": 1, "dpm": 1, "euler": 1, "midpoint": 2, "heun": 2}
+
+
+def _choose_sampler(model, options: list[dict], n: int, out: Path, *, max_calls: int, trained: dict) -> dict:
+    """Score every sampler setting; the reference keeps the best FID among those within `max_calls`
+    network calls per image (guidance doubles them) and at least 97 % accuracy on the requested class."""
+    from genedu.utils import count_parameters
+
+    scores = []
+    for o in options:
+        r = _score(model, o, n)
+        kind = o.get("sampler", o.get("method"))
+        r["network_calls"] = o["steps"] * CALLS_PER_STEP[kind] * (2 if "guidance" in o else 1)
+        scores.append(r)
+        write_json(out / "partial.json", scores)
+    ok = [s for s in scores if s["network_calls"] <= max_calls and s.get("conditional_accuracy", 0) >= 0.97]
+    best = min(ok or scores, key=lambda s: s["fid"])
+    return {"preset": "reference", "trained": trained, "parameters": count_parameters(model),
+            "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
+
+
 def job_diffusion(out: Path, cfg: dict) -> dict:
     from genedu.utils import count_parameters
 
@@ -112,16 +133,7 @@ def job_diffusion(out: Path, cfg: dict) -> dict:
         {"sampler": "ddim", "steps": 50}, {"sampler": "ddim", "steps": 25},
         {"sampler": "dpm", "steps": 20, "guidance": 1.5}, {"sampler": "dpm", "steps": 25, "guidance": 2.0},
     ]
-    scores = []
-    for o in options:
-        r = _score(ema, o, n)
-        r["network_calls"] = o["steps"] * (2 if "guidance" in o else 1)
-        scores.append(r)
-        write_json(out / "partial.json", scores)
-    ok = [s for s in scores if s["network_calls"] <= 50 and s.get("conditional_accuracy", 0) >= 0.97] or scores
-    best = min(ok, key=lambda s: s["fid"])
-    meta = {"preset": "reference", "trained": trained, "parameters": count_parameters(ema),
-            "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
+    meta = _choose_sampler(ema, options, n, out, max_calls=50, trained=trained)
     return {"reference": _export(ckpt, out / "ref", meta), **meta}
 
 
@@ -135,17 +147,7 @@ def job_flow(out: Path, cfg: dict) -> dict:
     options = [{"method": "euler", "steps": 10}, {"method": "euler", "steps": 20},
                {"method": "midpoint", "steps": 10}, {"method": "heun", "steps": 5}, {"method": "heun", "steps": 10},
                {"method": "heun", "steps": 10, "guidance": 1.5}]
-    calls = {"euler": 1, "midpoint": 2, "heun": 2}
-    scores = []
-    for o in options:
-        r = _score(ema, o, n)
-        r["network_calls"] = o["steps"] * calls[o["method"]] * (2 if "guidance" in o else 1)
-        scores.append(r)
-        write_json(out / "partial.json", scores)
-    ok = [s for s in scores if s["network_calls"] <= 20 and s.get("conditional_accuracy", 0) >= 0.97] or scores
-    best = min(ok, key=lambda s: s["fid"])
-    meta = {"preset": "reference", "trained": trained, "parameters": count_parameters(ema),
-            "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
+    meta = _choose_sampler(ema, options, n, out, max_calls=20, trained=trained)
     result = {"reference": _export(ckpt, out / "ref", meta), **meta}
     write_json(out / "partial.json", result)
 

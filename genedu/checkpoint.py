@@ -40,15 +40,7 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
         "ema": None if ema is None else ema.state_dict(),
         "state": state or {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(ckpt, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _save_atomically(ckpt, path)
 
 
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict[str, Any]:
@@ -137,10 +129,15 @@ def update_weights(path: str | os.PathLike, model: GenerativeModel, *, ema: torc
     ckpt["model"] = model.state_dict()
     if ema is not None:
         ckpt["ema"] = ema.state_dict()
+    return _save_atomically(ckpt, path)
+
+
+def _save_atomically(obj: dict, path: Path) -> Path:
+    """torch.save to a temporary file beside `path`, then rename: a crash never leaves half a file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        torch.save(ckpt, tmp)
+        torch.save(obj, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

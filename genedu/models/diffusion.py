@@ -200,6 +200,18 @@ class UNet(nn.Module):
         return self.out(h)
 
 
+def check_unet_settings(channels, blocks: int, attention: bool) -> tuple[int, ...]:
+    """Validate a UNet's channels (returned as a tuple), blocks and attention; errors say what is expected."""
+    channels = tuple(channels)
+    if len(channels) not in (2, 3) or min(channels) < 8 or any(c % 8 for c in channels):
+        raise ValueError(f"channels must be two or three multiples of 8 (GroupNorm uses 8 groups), got {channels}")
+    if blocks < 1:
+        raise ValueError(f"blocks (ResBlocks per resolution) must be at least 1, got {blocks}")
+    if attention and channels[-1] % 4:
+        raise ValueError(f"attention uses 4 heads: the 7x7 channels must be a multiple of 4, got {channels}")
+    return channels
+
+
 def eps_mse(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """Mean squared error to the true noise, per example (B,): Ho et al.'s L_simple (eq. 14) per pixel."""
     return (eps_pred - eps).pow(2).flatten(1).mean(1)
@@ -231,14 +243,7 @@ class DiffusionConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.T < 2:
             raise ValueError(f"T is the number of diffusion steps and must be at least 2, got {self.T}")
-        self.channels = tuple(self.channels)
-        if len(self.channels) not in (2, 3) or min(self.channels) < 8 or any(c % 8 for c in self.channels):
-            raise ValueError(f"channels must be two or three multiples of 8 (GroupNorm uses 8 groups), "
-                             f"got {self.channels}")
-        if self.blocks < 1:
-            raise ValueError(f"blocks (ResBlocks per resolution) must be at least 1, got {self.blocks}")
-        if self.attention and self.channels[-1] % 4:
-            raise ValueError(f"attention uses 4 heads: the 7x7 channels must be a multiple of 4, got {self.channels}")
+        self.channels = check_unet_settings(self.channels, self.blocks, self.attention)
         if self.prediction not in PREDICTIONS:
             raise ValueError(f"prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.emb_dim < 2 or self.emb_dim % 2:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .base import GenerativeModel, register
-from .diffusion import UNet
+from .diffusion import UNet, check_unet_settings
 
 ODE_METHODS = ("euler", "midpoint", "heun")
 
@@ -55,12 +55,7 @@ class FlowConfig:
     batch_size: int = 128  # batch size `fit` uses unless told otherwise
 
     def __post_init__(self):
-        self.channels = tuple(self.channels)
-        if len(self.channels) not in (2, 3) or min(self.channels) < 8 or any(c % 8 for c in self.channels):
-            raise ValueError(f"channels must be two or three multiples of 8 (GroupNorm uses 8 groups), "
-                             f"got {self.channels}")
-        if self.blocks < 1:
-            raise ValueError(f"blocks must be at least 1, got {self.blocks}")
+        self.channels = check_unet_settings(self.channels, self.blocks, self.attention)
         if self.num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
         if not 0.0 <= self.p_uncond < 1.0:
