@@ -123,8 +123,6 @@ def _choose_sampler(model, options: list[dict], n: int, out: Path, *, max_calls:
 
 
 def job_diffusion(out: Path, cfg: dict) -> dict:
-    from genedu.utils import count_parameters
-
     model, ema, ckpt, trained = _train("diffusion", "reference", out, seconds=cfg["train"], ema=0.9995,
                                        lr_warmup=500)
     n = cfg["samples"]
@@ -139,7 +137,6 @@ def job_diffusion(out: Path, cfg: dict) -> dict:
 
 def job_flow(out: Path, cfg: dict) -> dict:
     from genedu.models.flow import path_straightness, reflow_couplings
-    from genedu.utils import count_parameters
 
     model, ema, ckpt, trained = _train("flow", "reference", out, seconds=cfg["train"] * 0.72, ema=0.9995,
                                        lr_warmup=500)
