@@ -197,7 +197,7 @@ def _vae(out: Path, cfg: dict, preset: str) -> dict:
     ema.to(model.device)
     scores = {"normal": _score(ema, {}, cfg["samples"])}
     if getattr(ema.config, "prior_components", 0):
-        ema.fit_prior(data)
+        ema.after_training(data)  # fits the mixture prior on 10,000 training codes
         scores["mixture"] = _score(ema, {"prior": "mixture"}, cfg["samples"])
     k, n = cfg["iwae_k"], cfg["iwae_n"]
     like = {"iwae_nll_nats": float(iwae_nll(ema, test, k=k, n=n)), "elbo_nats": float(elbo(ema, test, n=n)),
@@ -326,10 +326,11 @@ def main(argv=None) -> int:
     summary = {"machine": machine(), "minutes": args.minutes, "fast": args.fast, "exit": codes,
                "wall_seconds": round(time.time() - start, 1)}
     write_json(out / "summary.json", summary)
-    with tarfile.open(out / "results.tar.gz", "w:gz") as tar:  # everything small enough to bring back
-        for f in sorted(out.rglob("*")):
-            if f.is_file() and f.suffix in (".json", ".log") or f.parent.name == "ref" or f.name == "reflow_ema.pt":
-                if f.name != "results.tar.gz":
+    # one archive per job (a device lease brings back at most 8 files of 16 MB): its logs, JSON and reference
+    for name in args.jobs:
+        with tarfile.open(out / f"{name}.tar.gz", "w:gz") as tar:
+            for f in sorted((out / name).rglob("*")) + [out / f"{name}.log"]:
+                if f.is_file() and (f.suffix in (".json", ".log") or f.parent.name == "ref" or f.name == "reflow_ema.pt"):
                     tar.add(f, arcname=str(f.relative_to(out)))
     print(json.dumps(summary), flush=True)
     return 0 if all(c == 0 for c in codes.values()) else 1
