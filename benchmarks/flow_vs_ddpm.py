@@ -5,8 +5,8 @@
 
 Both checkpoints are `genedu reference` (or `genedu train`) training checkpoints of the `laptop` presets,
 which share the 126 k-parameter UNet; their EMA weights are scored. Each sampler setting draws `--n`
-class-balanced samples from a generator seeded `--seed` and is scored with the evaluation suite. Issue 12's
-first target: flow matching at 10 steps scores at least as well as DDIM at 50 steps.
+class-balanced samples from a generator seeded `--seed` and is scored with the evaluation suite. The target:
+flow matching at 10 steps scores at least as well as DDIM at 50 steps.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Train, score and export every family's reference model in one run on one GPU (issue 11 and 12).
+"""Train, score and export every family's reference model in one run on one GPU.
 
 One driver starts one process per job, all at once on the same GPU (small models leave most of a
 large GPU idle, so running them side by side uses it better than one after another), waits for them
@@ -16,7 +16,7 @@ Jobs (each writes OUT/<job>/result.json and its exported reference under OUT/<jo
 - gan, vae, vae_mlp: the `reference` GAN, conv VAE (with its mixture prior) and MLP VAE; the VAEs'
   IWAE NLL in nats on binarised test MNIST;
 - study: the schedule / parameterisation study on the laptop network at a laptop budget (linear vs
-  cosine, eps vs v) and the flow on the same network and budget (issue 12's first target).
+  cosine, eps vs v) and the flow on the same network and budget.
 
 Every result records the machine (GPU name), the budget actually trained, the seed and the command.
 `--fast` shrinks every budget to seconds so the whole script can be checked on a CPU first.

@@ -6,7 +6,7 @@ diffusion), against the same VAE's N(0, I) prior and its Gaussian-mixture prior,
 The VAE is the shipped reference (`genedu.reference.load_reference("vae")`). Its encoder means of the
 training images are standardised per dimension, a `genedu.toy.ToyFlow` of the latent size (an MLP
 velocity field) is trained on them with the flow-matching loss, and sampling solves its ODE with Heun
-steps, then decodes. Issue 12's target: at least 3x better FID than the N(0, I) prior samples.
+steps, then decodes. The target: at least 3x better FID than the N(0, I) prior samples.
 """
 
 from __future__ import annotations
