@@ -40,7 +40,7 @@ def main():
         if v["preset"] != "seed":
             kl = v["class_kl"]["mean"]
             targets[f"{key}: class KL under 0.01"] = {"measured": round(kl, 4), "met": kl < 0.01}
-    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "curve", "ddim_curve",
+    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "curve", "steps_curve",
             "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
             "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "near_copy_share")
     out = {

@@ -203,7 +203,7 @@ def add_showdown(sub) -> None:
     p.add_argument("--stages", type=count, default=3, help="evaluations along the budget (quality against time)")
     p.add_argument("--only", nargs="+", metavar="FAMILY/PRESET", help="a subset of the contenders, e.g. vae/seed")
     p.add_argument("--ddim-steps", type=count, nargs="*", default=[10, 25, 50, 100],
-                   help="DDIM step counts scored for the diffusion model (quality and time against steps)")
+                   help="sampler step counts scored for the DDPM (DDIM) and the flow (quality and time against steps)")
     p.add_argument("--ddim-samples", type=count, default=2000, help="samples scored per DDIM step count")
     p.add_argument("--data-limit", type=count, help="train on the first N training images only (quick trials)")
     p.add_argument("--out", required=True, type=out_folder,
@@ -249,8 +249,6 @@ def add_sample(sub) -> None:
 
 
 def cmd_sample(args) -> int:
-    import time
-
     import numpy as np
     import torch
 
@@ -283,15 +281,11 @@ def cmd_sample(args) -> int:
     if "guidance" in opts and not conditional:
         raise ValueError(f"--guidance: {source} holds an unconditional model; guidance needs a "
                          "class-conditional one; leave --guidance out")
-    labels = torch.arange(args.n) % model.config.num_classes if conditional else None
-    gen = torch.Generator().manual_seed(args.seed)
-    parts, t0 = [], time.time()
-    with torch.no_grad():
-        for i in range(0, args.n, args.batch_size):
-            lab = labels[i:i + args.batch_size].to(device) if labels is not None else None
-            parts.append(model.sample(min(args.batch_size, args.n - i), labels=lab, generator=gen, **opts).float().cpu())
-    seconds = time.time() - t0
-    arrays = {"samples": torch.cat(parts).numpy().astype(np.float32), "seconds": np.float64(seconds)}
+    from .sampling import draw_samples
+
+    samples, labels, seconds = draw_samples(model, args.n, generator=torch.Generator().manual_seed(args.seed),
+                                            batch_size=args.batch_size, **opts)
+    arrays = {"samples": samples.numpy().astype(np.float32), "seconds": np.float64(seconds)}
     if labels is not None:
         arrays["labels"] = labels.numpy()
     np.savez_compressed(args.out, **arrays)

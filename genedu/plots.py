@@ -151,16 +151,18 @@ def quality_vs_time(runs: list[dict], *, x: str = "seconds"):
     return fig
 
 
-def ddim_steps_curve(runs: list[dict]):
-    """FID (left) and sampling seconds per 1,000 images (right) against the number of DDIM steps."""
+def steps_curve(runs: list[dict]):
+    """FID (left) and sampling seconds per 1,000 images (right) against the number of sampler steps
+    (DDIM steps for a DDPM, ODE steps for a flow), one line per run (`run["steps_curve"]`)."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     right = ax.twinx()
     for i, r in enumerate(runs):
-        steps = [c["steps"] for c in r["ddim_curve"]]
-        ax.plot(steps, [c["fid"] for c in r["ddim_curve"]], "o-", color=f"C{i}", label=f"{r['label']} seed {r['seed']}")
-        right.plot(steps, [c["seconds_per_1000"] for c in r["ddim_curve"]], "s--", color=f"C{i}", alpha=0.5)
+        curve = r["steps_curve"]
+        steps = [c["steps"] for c in curve]
+        ax.plot(steps, [c["fid"] for c in curve], "o-", color=f"C{i}", label=f"{r['label']} seed {r['seed']}")
+        right.plot(steps, [c["seconds_per_1000"] for c in curve], "s--", color=f"C{i}", alpha=0.5)
     ax.set_xscale("log")
-    ax.set_xlabel("DDIM steps")
+    ax.set_xlabel("sampler steps (DDIM for the DDPM, Euler for the flow)")
     ax.set_ylabel("FID (solid)")
     right.set_ylabel("s per 1,000 samples (dashed)")
     ax.legend(fontsize=8)

@@ -66,9 +66,9 @@ def sample_reference(model: GenerativeModel, family: str, n: int, *, seed: int =
     opts = sample_options(family)
     if steps is not None and "steps" in opts:
         opts["steps"] = steps
-    labels = (torch.arange(n) % model.config.num_classes).to(model.device) if model.conditional else None
-    with torch.no_grad():
-        return model.sample(n, labels=labels, generator=torch.Generator().manual_seed(seed), **opts).cpu()
+    from .sampling import draw_samples
+
+    return draw_samples(model, n, generator=torch.Generator().manual_seed(seed), batch_size=n, **opts).images
 
 
 def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,

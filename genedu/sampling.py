@@ -18,6 +18,8 @@ Every sampler draws its noise from `generator` (a CPU torch.Generator) and retur
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 
@@ -259,3 +261,34 @@ def seed_sample(model, n: int, *, steps: int = 1, generator=None, return_traject
         traj.add(i, steps - i, x, x0_pred, last=i == steps - 1)
         x = x0_pred
     return traj.result(x)
+
+
+# ---- drawing many samples: the one helper the CLI, the showdown, the references and the lessons use ----
+
+class Drawn(NamedTuple):
+    images: torch.Tensor  # (n, 1, 28, 28) float32 on the CPU, in [-1, 1]
+    labels: torch.Tensor | None  # (n,) the requested classes, or None (unconditional)
+    seconds: float  # wall-clock time the sampling took
+
+
+@torch.no_grad()
+def draw_samples(model, n: int, *, generator: torch.Generator | None = None, conditional: bool = True,
+                 batch_size: int = 500, **sample_options) -> Drawn:
+    """n samples of any genedu model, in batches of `batch_size`, from `generator`, timed.
+
+    A class-conditional model is asked for balanced classes 0, 1, ..., 9, 0, ... unless
+    `conditional=False` (then its null label: unconditional samples, as a VAE or GAN draws them).
+    `sample_options` go to `model.sample` (the sampler, its steps, guidance, a VAE's prior).
+    """
+    import time
+
+    if n < 1 or batch_size < 1:
+        raise ValueError(f"n and batch_size must be at least 1, got n={n}, batch_size={batch_size}")
+    model.eval()
+    labels = torch.arange(n) % model.config.num_classes if model.conditional and conditional else None
+    chunks, start = [], time.perf_counter()
+    for i in range(0, n, batch_size):
+        lab = None if labels is None else labels[i:i + batch_size].to(model.device)
+        chunks.append(model.sample(min(batch_size, n - i), labels=lab, generator=generator,
+                                   **sample_options).float().cpu())
+    return Drawn(torch.cat(chunks), labels, time.perf_counter() - start)

@@ -40,6 +40,7 @@ class Contender:
     ema: float | None = None  # EMA decay for training (sampling uses the EMA weights)
     sample_options: dict = field(default_factory=dict)  # passed to model.sample (e.g. DDIM steps)
     likelihood: bool = False  # whether to report a likelihood (nats) for it
+    conditional: bool = False  # sample with balanced requested classes (True) or unconditionally (null label)
 
     @property
     def key(self) -> str:
@@ -57,7 +58,11 @@ CONTENDERS = [
     # steps) 0.999^717 = 49 % of the average was still the random initial weights after a third of a
     # 275,000-image budget (717 steps), and its samples scored FID 991 where the raw weights scored 170.
     Contender("diffusion", "ddpm", "DDPM", ema=0.995, sample_options={"sampler": "ddim", "steps": 50}),
+    # flow matching on the DDPM's network (the laptop preset is the same 126 k UNet), 10 Euler steps
+    Contender("flow", "laptop", "Flow matching", ema=0.995, sample_options={"method": "euler", "steps": 10}),
 ]
+# Every contender is sampled unconditionally (the DDPM and the flow with their null label), so the
+# conditional models are compared with the unconditional VAE and GAN like with like.
 
 METRICS = ["fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "class_kl"]
 LOWER_IS_BETTER = {"fid", "kid", "class_kl", "nll_nats", "seconds_per_1000", "train_seconds"}
@@ -108,13 +113,14 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
                       progress=progress, **budget)
         sampler = history.ema.module if history.ema is not None else model
         n_stage = n_samples if s == stages else min(n_samples, max(500, n_samples // 4))
-        report = sample_and_score(sampler, contender.sample_options, n_stage, seed=seed)
+        report = sample_and_score(sampler, contender.sample_options, n_stage, seed=seed,
+                                  conditional=contender.conditional)
         curve.append({"images": history.last("images"), "seconds": history.last("seconds"),
                       "fid": report["fid"], "n_samples": n_stage})
         if progress:
             print(f"  {contender.label} seed {seed}, stage {s}/{stages}: {curve[-1]['images']:,.0f} images, "
                   f"{curve[-1]['seconds']:.0f} s, FID {report['fid']:.2f} ({n_stage} samples)")
-    grid_labels = torch.arange(64) % 10 if sampler.conditional else None
+    grid_labels = torch.arange(64) % 10 if contender.conditional else None
     with torch.no_grad():  # the same noise for every contender: seeded 0, whatever the run's seed
         grid = sampler.sample(64, labels=grid_labels, generator=torch.Generator().manual_seed(0),
                               **contender.sample_options).cpu()
@@ -127,13 +133,14 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         "final_loss": history.mean("loss", last=50),
         **report,
     }
-    if contender.sample_options.get("sampler") == "ddim" and ddim_steps:
-        result["ddim_curve"] = []
+    if ddim_steps and (contender.sample_options.get("sampler") == "ddim" or "method" in contender.sample_options):
+        # quality and time against the number of sampler steps: DDIM steps for a DDPM, ODE steps for a flow
+        result["steps_curve"] = []
         for k in ddim_steps:
             r = sample_and_score(sampler, {**contender.sample_options, "steps": k}, min(ddim_samples, n_samples),
-                                 seed=seed)
-            result["ddim_curve"].append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
-                                         "n_samples": r["n"]})
+                                 seed=seed, conditional=contender.conditional)
+            result["steps_curve"].append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
+                                          "n_samples": r["n"]})
     if contender.likelihood and test_data is not None:
         from .evaluate.likelihood import iwae_nll
 
@@ -142,21 +149,15 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
     return result
 
 
-def sample_and_score(model, sample_options: dict, n: int, *, seed: int = 0) -> dict[str, Any]:
-    """Draw n samples (balanced labels for a conditional model), time them, and score them (no
-    calibration rows: the showdown measures those once)."""
+def sample_and_score(model, sample_options: dict, n: int, *, seed: int = 0, conditional: bool = True) -> dict[str, Any]:
+    """Draw n samples (balanced requested labels for a conditional model, unless `conditional=False`:
+    then its null label, i.e. unconditionally), time them, and score them (no calibration rows: the
+    showdown measures those once)."""
     from .evaluate import evaluate_samples
+    from .sampling import draw_samples
 
-    model.eval()
-    g = torch.Generator().manual_seed(10_000 + seed)
-    labels = (torch.arange(n) % model.config.num_classes) if model.conditional else None
-    chunks, start = [], time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, n, 500):
-            lab = None if labels is None else labels[i:i + 500].to(model.device)
-            chunks.append(model.sample(min(500, n - i), labels=lab, generator=g, **sample_options).float().cpu())
-    seconds = time.perf_counter() - start
-    samples = torch.cat(chunks)
+    samples, labels, seconds = draw_samples(model, n, generator=torch.Generator().manual_seed(10_000 + seed),
+                                            conditional=conditional, **sample_options)
     report = evaluate_samples(samples, labels=labels, sample_seconds=seconds, with_calibration=False).as_dict()
     report["seconds_per_1000"] = 1000 * seconds / n
     return report
@@ -369,10 +370,10 @@ def write_report(results: dict, out: Path) -> Path:
         lines += [f"- {fam}: the seed preset's FID is {r:.1f}x the proper preset's\n" for fam, r in ratios.items()]
     plots.quality_vs_time(results["runs"]).savefig(out / "quality_vs_time.png", dpi=100, bbox_inches="tight")
     lines.append("\n## Quality against training time\n\n![FID against training time](quality_vs_time.png)\n")
-    ddim = [r for r in results["runs"] if r.get("ddim_curve")]
-    if ddim:
-        plots.ddim_steps_curve(ddim).savefig(out / "ddim_steps.png", dpi=100, bbox_inches="tight")
-        lines.append("\n## DDIM steps against quality and time\n\n![DDIM steps](ddim_steps.png)\n")
+    curves = [r for r in results["runs"] if r.get("steps_curve")]
+    if curves:
+        plots.steps_curve(curves).savefig(out / "sampler_steps.png", dpi=100, bbox_inches="tight")
+        lines.append("\n## Sampler steps against quality and time (DDPM and flow)\n\n![sampler steps](sampler_steps.png)\n")
     first_seed = s["seeds"][0]
     grids = {}
     for v in summary.values():

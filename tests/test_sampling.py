@@ -201,3 +201,15 @@ def test_ode_solver_errors_teach():
         sampling.ode_solve(lambda x, t: x, torch.ones(1), steps=0)
     with pytest.raises(ValueError, match="euler"):
         sampling.ode_solve(lambda x, t: x, torch.ones(1), steps=2, method="rk45")
+
+
+def test_draw_samples_balances_times_and_reproduces():
+    model = _random_model()
+    g = lambda: torch.Generator().manual_seed(4)  # noqa: E731
+    a = sampling.draw_samples(model, 7, generator=g(), batch_size=3, sampler="ddim", steps=2)
+    b = sampling.draw_samples(model, 7, generator=g(), batch_size=3, sampler="ddim", steps=2)
+    assert a.images.shape == (7, 1, 28, 28) and torch.equal(a.images, b.images) and a.seconds >= 0
+    assert a.labels.tolist() == [0, 1, 2, 3, 4, 5, 6]  # balanced requested classes
+    assert sampling.draw_samples(model, 3, generator=g(), conditional=False, sampler="ddim", steps=2).labels is None
+    with pytest.raises(ValueError, match="at least 1"):
+        sampling.draw_samples(model, 0)

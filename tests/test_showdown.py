@@ -15,16 +15,19 @@ PAIR = [S.Contender("vae", "seed", "VAE (seed)"), S.Contender("vae", "mlp", "VAE
 
 def test_showdown_writes_results_report_and_figures(tmp_path):
     contenders = PAIR + [S.Contender("diffusion", "ddpm", "DDPM", ema=0.9,
-                                     sample_options={"sampler": "ddim", "steps": 3})]
+                                     sample_options={"sampler": "ddim", "steps": 3}),
+                         S.Contender("flow", "laptop", "Flow", ema=0.9, sample_options={"method": "euler", "steps": 3})]
     res = S.showdown(contenders=contenders, seeds=2, out=tmp_path, **TINY)
-    assert len(res["runs"]) == 6
+    assert len(res["runs"]) == 8
     for run in res["runs"]:
         assert run["images_seen"] >= 256 and len(run["curve"]) == 2
         assert run["curve"][0]["images"] < run["curve"][1]["images"]
         assert run["n"] == 100 and run["fid"] > 0 and 1 <= run["inception_score"] <= 10
-    ddpm = [r for r in res["runs"] if r["family"] == "diffusion"]
-    assert all([c["steps"] for c in r["ddim_curve"]] == [2, 4] for r in ddpm)
-    assert all("conditional_accuracy" in r for r in ddpm)  # the ddpm preset is class-conditional
+    ddpm_and_flow = [r for r in res["runs"] if r["family"] in ("diffusion", "flow")]
+    assert len(ddpm_and_flow) == 4 and all([c["steps"] for c in r["steps_curve"]] == [2, 4] for r in ddpm_and_flow)
+    # sampled unconditionally, like the VAE, although both are class-conditional models: no requested class
+    assert not any("conditional_accuracy" in r for r in ddpm_and_flow)
+    assert (tmp_path / "sampler_steps.png").is_file()
     mlp = res["summary"]["vae/mlp"]
     assert mlp["seeds"] == 2 and mlp["fid"]["n"] == 2 and mlp["fid"]["std"] >= 0
     assert 0 < mlp["nll_nats"]["mean"] < 784  # a likelihood only where the family has one
@@ -37,9 +40,9 @@ def test_showdown_writes_results_report_and_figures(tmp_path):
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk["summary"] == json.loads(json.dumps(res["summary"]))
     report = (tmp_path / "report.md").read_text()
-    for text in ("VAE (mlp)", "train vs test (floor)", "Strengths and limitations", "ddim_steps.png", "samples.png"):
+    for text in ("VAE (mlp)", "train vs test (floor)", "Strengths and limitations", "sampler_steps.png", "samples.png"):
         assert text in report
-    for png in ("quality_vs_time.png", "ddim_steps.png", "samples.png"):
+    for png in ("quality_vs_time.png", "sampler_steps.png", "samples.png"):
         assert (tmp_path / png).stat().st_size > 1000
 
 
