@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
-import torch
 
 DIFFUSION = [{"sampler": "ddim", "steps": 50}, {"sampler": "ddim", "steps": 10}, {"sampler": "dpm", "steps": 10},
              {"sampler": "dpm", "steps": 20}]
@@ -58,8 +55,9 @@ def main(argv=None) -> int:
     flow10_calls = min(fid[("flow", json.dumps(o, sort_keys=True))] for o in FLOW
                        if o["steps"] * CALLS[o["method"]] <= 10)  # at most 10 network calls
     ddim50 = fid[("diffusion", json.dumps({"sampler": "ddim", "steps": 50}, sort_keys=True))]
-    out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
-                      f"torch {torch.__version__}",
+    from genedu.utils import describe_machine
+
+    out = {"machine": describe_machine("cpu"),
            "seed": args.seed, "n_samples": args.n,
            "checkpoints": {"diffusion": Path(args.diffusion).name, "flow": Path(args.flow).name},
            "rows": rows,

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tarfile
@@ -42,9 +40,9 @@ FULL = {"samples": 10_000, "iwae_k": 1000, "iwae_n": 10_000, "couplings": 60_000
 
 
 def machine() -> str:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{gpu}; {platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
-            f"torch {torch.__version__}")
+    from genedu.utils import describe_machine
+
+    return describe_machine()
 
 
 def write_json(path: Path, obj) -> None:

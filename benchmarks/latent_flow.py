@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -66,8 +64,9 @@ def main(argv=None) -> int:
         rows[kind] = {k: r[k] for k in ("n", "fid", "inception_score", "precision", "recall", "class_kl",
                                          "seconds_per_1000")}
         print(kind, json.dumps(rows[kind]), flush=True)
-    out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
-                      f"torch {torch.__version__}",
+    from genedu.utils import describe_machine
+
+    out = {"machine": describe_machine("cpu"),
            "seed": args.seed, "vae_reference": reference_info("vae").get("command"),
            "latent_flow": {"network": "MLP 512 x 3, time features", "steps": args.steps, "batch_size": 512,
                            "train_seconds": round(train_seconds, 1), "final_loss_last_100": sum(losses[-100:]) / 100,

@@ -126,13 +126,12 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
     with (default: SAMPLE_OPTIONS[family]). A VAE with a mixture prior (prior_components > 0) has the
     prior fitted to its training codes before scoring, and is scored with prior="mixture".
     """
-    import platform
 
     from .data import load_mnist
     from .models.base import MODEL_REGISTRY, _import_families
     from .showdown import sample_and_score
     from .train import fit
-    from .utils import count_parameters
+    from .utils import count_parameters, describe_machine
 
     _import_families()
     torch.manual_seed(seed)  # the initial weights, as the showdown draws them for the same seed
@@ -156,8 +155,7 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
                     "seconds": round(history.last("seconds"), 1)},
         "final_loss_last_100_steps": history.mean("loss", last=100),
         "parameters": count_parameters(model),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
-                   f"device {sampler.device}, torch {torch.__version__}",
+        "machine": describe_machine(sampler.device),
         "sample_options": options, "lr_warmup": lr_warmup, "lr_decay": lr_decay,
         "evaluation": evaluation,
     }

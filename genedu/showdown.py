@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,8 +309,11 @@ def _machine(device) -> dict:
     import os
     import platform
 
-    return {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__}
+    from .utils import describe_machine
+
+    return {"description": describe_machine(device), "platform": platform.platform(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": str(device),
+            "torch": torch.__version__}
 
 
 def _write_json(path: Path, obj) -> None:

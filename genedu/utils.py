@@ -75,3 +75,14 @@ def check_writable(path: str | os.PathLike, *, what: str = "output file", folder
         raise ValueError(f"{what} {path} cannot be written: the folder {existing} is not writable "
                          f"({type(e).__name__}: {e}); choose a folder you can write to") from e
     return path
+
+
+def describe_machine(device: str | torch.device | None = None) -> str:
+    """One line naming where a figure was measured: the GPU (when the device is CUDA), the processor
+    architecture, CPU count, torch threads and torch version. Every recorded figure carries it."""
+    import platform
+
+    device = torch.device(device) if device is not None else default_device()
+    gpu = f"{torch.cuda.get_device_name(device)}; " if device.type == "cuda" else ""
+    return (f"{gpu}{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
+            f"device {device.type}, torch {torch.__version__}")
