@@ -334,15 +334,15 @@ assert torch.all(kl_dims >= 0)
 # For each $\beta$ we measure reconstruction error (recon, nats), the KL (how much information the code
 # carries), and two properties of the prior samples: **blur**, the share of pixels whose mean intensity
 # is between 0.1 and 0.9 (grey, undecided pixels; test digits have few), and **diversity**, the mean
-# distance between pairs of samples.
+# distance between pairs of samples (per pixel). Both come from `genedu.diagnostics`.
 
 # %%
+from genedu.diagnostics import blur_share, sample_diversity
+
+
 def sample_stats(images):
-    """blur: share of grey pixels; diversity: mean pairwise L2 distance, both on [0, 1] images."""
-    u = genedu.data.to_unit(images).flatten(1)
-    blur = ((u > 0.1) & (u < 0.9)).float().mean().item()
-    diversity = torch.cdist(u[:200], u[:200]).mean().item()
-    return blur, diversity
+    """blur: share of grey pixels; diversity: mean pairwise distance per pixel (of the first 200)."""
+    return blur_share(images), sample_diversity(images[:200])
 
 
 real_blur, real_div = sample_stats(test.float(slice(0, 1000)))
