@@ -1,6 +1,7 @@
 """Every figure the lessons show. Each function returns a matplotlib Figure (the caller shows it).
 
-Sections: generic (grids, histories), then one per lesson. Images are taken in genedu's [-1, 1] scale.
+Sections: generic (grids, histories), then one per lesson in course order (00, 01, 02, 03, 05); lesson
+03b's figures and widgets live together in `genedu.flow_plots`. Images are taken in genedu's [-1, 1] scale.
 """
 
 from __future__ import annotations
@@ -130,43 +131,54 @@ def speed_bars(results: dict[str, float], *, unit: str = "images / s", title: st
     return fig
 
 
-# ---- lesson 05: the showdown --------------------------------------------------------------------
+# ---- lesson 01: VAE -----------------------------------------------------------------------------
 
-def quality_vs_time(runs: list[dict], *, x: str = "seconds"):
-    """FID against training time (or images seen, x="images") for every showdown run, log scale."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    colors: dict[str, str] = {}
-    for r in runs:
-        key = r["label"]
-        first = key not in colors
-        color = colors.setdefault(key, f"C{len(colors)}")
-        pts = [(c[x], c["fid"]) for c in r["curve"]]
-        ax.plot(*zip(*pts), "o-", color=color, label=key if first else None, alpha=0.8)
-    ax.set_xlabel("training seconds" if x == "seconds" else "images seen")
-    ax.set_ylabel("FID (classifier features)")
-    ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    ax.set_title("quality against training budget")
+def vae_losses(history, *, smooth: int = 20, title: str = "VAE loss per image: reconstruction vs KL"):
+    """The two terms of the (negative) ELBO during training: recon and KL, per image, smoothed."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, key in zip(axes, ("recon", "kl")):
+        y = np.asarray(history[key], dtype=float)
+        ax.plot(y, alpha=0.3, color="C0" if key == "recon" else "C1")
+        ax.plot(_smooth(y, smooth), color="C0" if key == "recon" else "C1")
+        ax.set(xlabel="step", ylabel="nats" if key == "kl" else "", title=key)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def steps_curve(runs: list[dict]):
-    """FID (left) and sampling seconds per 1,000 images (right) against the number of sampler steps
-    (DDIM steps for a DDPM, ODE steps for a flow), one line per run (`run["steps_curve"]`)."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    right = ax.twinx()
-    for i, r in enumerate(runs):
-        curve = r["steps_curve"]
-        steps = [c["steps"] for c in curve]
-        ax.plot(steps, [c["fid"] for c in curve], "o-", color=f"C{i}", label=f"{r['label']} seed {r['seed']}")
-        right.plot(steps, [c["seconds_per_1000"] for c in curve], "s--", color=f"C{i}", alpha=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("sampler steps (DDIM for the DDPM, Euler for the flow)")
-    ax.set_ylabel("FID (solid)")
-    right.set_ylabel("s per 1,000 samples (dashed)")
-    ax.legend(fontsize=8)
-    ax.set_title("fewer steps: faster sampling, at a price in quality")
+def latent_scatter(z, labels, *, title: str = "posterior means of test digits", max_points: int = 5000):
+    """2-D latent codes (N, 2) coloured by digit."""
+    z = torch.as_tensor(z)[:max_points].cpu().numpy()
+    labels = torch.as_tensor(labels)[:max_points].cpu().numpy()
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
+    fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+    ax.set(xlabel="z_1", ylabel="z_2", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def latent_manifold(model, *, n: int = 15, label=None, size: float = 5.0):
+    """Decode an n x n grid of a 2-D latent space at Gaussian quantiles (Kingma & Welling, fig. 4)."""
+    if model.config.latent_dim != 2:
+        raise ValueError(f"latent_manifold needs latent_dim=2, the model has {model.config.latent_dim}")
+    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
+    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2)  # rows: z_2 high to low
+    labels = None if label is None else torch.full((len(z),), int(label), device=model.device)
+    with torch.no_grad():
+        imgs = model.decode(z.to(model.device), labels).cpu()
+    return image_grid(imgs, nrow=n, title="decoded 2-D latent space (z_1 right, z_2 up)", size=size)
+
+
+def kl_per_dim_bars(kl, *, threshold: float = 0.01, title: str = "KL per latent dimension"):
+    """Bars of the average KL(q(z_j|x) || N(0,1)) per dimension; those under `threshold` (collapsed) in grey."""
+    kl = torch.as_tensor(kl).cpu().numpy()
+    order = np.argsort(-kl)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.bar(range(len(kl)), kl[order], color=["C0" if v >= threshold else "lightgrey" for v in kl[order]])
+    ax.set(xlabel="latent dimension (sorted)", ylabel="nats", title=title)
+    ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
 
@@ -291,6 +303,29 @@ def metric_spread(values: dict, *, metric: str, title: str = ""):
     return fig
 
 
+def optimal_discriminator_1d(x, p_data, p_g, *, d_trained=None, title: str = "the optimal discriminator in 1-D"):
+    """Two 1-D densities on a grid x (N,), the optimal D*(x) = p_data / (p_data + p_g) and, if given, a
+    discriminator trained on samples (N,) (Goodfellow et al. 2014, Proposition 1). Densities on the left
+    axis, D on the right one, with the equilibrium value 1/2 dashed."""
+    x, p_data, p_g = (torch.as_tensor(v, dtype=torch.float64).cpu().numpy() for v in (x, p_data, p_g))
+    d_star = p_data / np.maximum(p_data + p_g, 1e-300)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.fill_between(x, p_data, alpha=0.3, color="C0", label="$p_{data}$")
+    ax.fill_between(x, p_g, alpha=0.3, color="C1", label="$p_g$")
+    ax.set(xlabel="x", ylabel="density", title=title)
+    ax2 = ax.twinx()
+    ax2.plot(x, d_star, "k-", lw=2, label="$D^*(x) = p_{data} / (p_{data} + p_g)$")
+    if d_trained is not None:
+        ax2.plot(x, torch.as_tensor(d_trained, dtype=torch.float64).cpu().numpy(), "C3--", lw=1.5,
+                 label="D trained on samples")
+    ax2.axhline(0.5, color="grey", ls=":", lw=1)
+    ax2.set(ylim=(-0.02, 1.02), ylabel="D(x)")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="center left")
+    fig.tight_layout()
+    return fig
+
+
 # ---- lesson 03: diffusion -----------------------------------------------------------------------
 
 def schedule_curves(schedules: dict):
@@ -380,76 +415,42 @@ def measured_curve(x, curves: dict, *, xlabel: str, right: dict | None = None, r
     return fig
 
 
-# ---- lesson 01: VAE -----------------------------------------------------------------------------
+# ---- lesson 05: the showdown --------------------------------------------------------------------
 
-def vae_losses(history, *, smooth: int = 20, title: str = "VAE loss per image: reconstruction vs KL"):
-    """The two terms of the (negative) ELBO during training: recon and KL, per image, smoothed."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, key in zip(axes, ("recon", "kl")):
-        y = np.asarray(history[key], dtype=float)
-        ax.plot(y, alpha=0.3, color="C0" if key == "recon" else "C1")
-        ax.plot(_smooth(y, smooth), color="C0" if key == "recon" else "C1")
-        ax.set(xlabel="step", ylabel="nats" if key == "kl" else "", title=key)
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
+def quality_vs_time(runs: list[dict], *, x: str = "seconds"):
+    """FID against training time (or images seen, x="images") for every showdown run, log scale."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    colors: dict[str, str] = {}
+    for r in runs:
+        key = r["label"]
+        first = key not in colors
+        color = colors.setdefault(key, f"C{len(colors)}")
+        pts = [(c[x], c["fid"]) for c in r["curve"]]
+        ax.plot(*zip(*pts), "o-", color=color, label=key if first else None, alpha=0.8)
+    ax.set_xlabel("training seconds" if x == "seconds" else "images seen")
+    ax.set_ylabel("FID (classifier features)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.set_title("quality against training budget")
     fig.tight_layout()
     return fig
 
 
-def latent_scatter(z, labels, *, title: str = "posterior means of test digits", max_points: int = 5000):
-    """2-D latent codes (N, 2) coloured by digit."""
-    z = torch.as_tensor(z)[:max_points].cpu().numpy()
-    labels = torch.as_tensor(labels)[:max_points].cpu().numpy()
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
-    fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
-    ax.set(xlabel="z_1", ylabel="z_2", title=title)
-    fig.tight_layout()
-    return fig
-
-
-def latent_manifold(model, *, n: int = 15, label=None, size: float = 5.0):
-    """Decode an n x n grid of a 2-D latent space at Gaussian quantiles (Kingma & Welling, fig. 4)."""
-    if model.config.latent_dim != 2:
-        raise ValueError(f"latent_manifold needs latent_dim=2, the model has {model.config.latent_dim}")
-    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
-    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2)  # rows: z_2 high to low
-    labels = None if label is None else torch.full((len(z),), int(label), device=model.device)
-    with torch.no_grad():
-        imgs = model.decode(z.to(model.device), labels).cpu()
-    return image_grid(imgs, nrow=n, title="decoded 2-D latent space (z_1 right, z_2 up)", size=size)
-
-
-def kl_per_dim_bars(kl, *, threshold: float = 0.01, title: str = "KL per latent dimension"):
-    """Bars of the average KL(q(z_j|x) || N(0,1)) per dimension; those under `threshold` (collapsed) in grey."""
-    kl = torch.as_tensor(kl).cpu().numpy()
-    order = np.argsort(-kl)
-    fig, ax = plt.subplots(figsize=(7, 2.8))
-    ax.bar(range(len(kl)), kl[order], color=["C0" if v >= threshold else "lightgrey" for v in kl[order]])
-    ax.set(xlabel="latent dimension (sorted)", ylabel="nats", title=title)
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    return fig
-
-
-def optimal_discriminator_1d(x, p_data, p_g, *, d_trained=None, title: str = "the optimal discriminator in 1-D"):
-    """Two 1-D densities on a grid x (N,), the optimal D*(x) = p_data / (p_data + p_g) and, if given, a
-    discriminator trained on samples (N,) (Goodfellow et al. 2014, Proposition 1). Densities on the left
-    axis, D on the right one, with the equilibrium value 1/2 dashed."""
-    x, p_data, p_g = (torch.as_tensor(v, dtype=torch.float64).cpu().numpy() for v in (x, p_data, p_g))
-    d_star = p_data / np.maximum(p_data + p_g, 1e-300)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.fill_between(x, p_data, alpha=0.3, color="C0", label="$p_{data}$")
-    ax.fill_between(x, p_g, alpha=0.3, color="C1", label="$p_g$")
-    ax.set(xlabel="x", ylabel="density", title=title)
-    ax2 = ax.twinx()
-    ax2.plot(x, d_star, "k-", lw=2, label="$D^*(x) = p_{data} / (p_{data} + p_g)$")
-    if d_trained is not None:
-        ax2.plot(x, torch.as_tensor(d_trained, dtype=torch.float64).cpu().numpy(), "C3--", lw=1.5,
-                 label="D trained on samples")
-    ax2.axhline(0.5, color="grey", ls=":", lw=1)
-    ax2.set(ylim=(-0.02, 1.02), ylabel="D(x)")
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="center left")
+def steps_curve(runs: list[dict]):
+    """FID (left) and sampling seconds per 1,000 images (right) against the number of sampler steps
+    (DDIM steps for a DDPM, ODE steps for a flow), one line per run (`run["steps_curve"]`)."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    right = ax.twinx()
+    for i, r in enumerate(runs):
+        curve = r["steps_curve"]
+        steps = [c["steps"] for c in curve]
+        ax.plot(steps, [c["fid"] for c in curve], "o-", color=f"C{i}", label=f"{r['label']} seed {r['seed']}")
+        right.plot(steps, [c["seconds_per_1000"] for c in curve], "s--", color=f"C{i}", alpha=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("sampler steps (DDIM for the DDPM, Euler for the flow)")
+    ax.set_ylabel("FID (solid)")
+    right.set_ylabel("s per 1,000 samples (dashed)")
+    ax.legend(fontsize=8)
+    ax.set_title("fewer steps: faster sampling, at a price in quality")
     fig.tight_layout()
     return fig

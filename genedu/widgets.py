@@ -2,6 +2,8 @@
 headless (set `.value` on its controls, read what it shows), so the tests exercise the callbacks.
 
 ipywidgets is imported inside the functions (not at `import genedu`); 7.7 (Colab) and 8 are supported.
+Sections: shared display helpers, then one per lesson in course order; lesson 03b's are in
+`genedu.flow_plots`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,81 @@ def digit_browser(data, *, per_page: int = 32):
 
     digit.observe(render, names="value")
     page.observe(render, names="value")
+    render()
+    return box
+
+
+# ---- lesson 01: VAE -----------------------------------------------------------------------------
+
+def latent_sliders(model, *, dims: int = 6, label: int | None = None, limit: float = 3.0):
+    """Decode z as you move sliders: one FloatSlider per latent dimension (the first `dims`; the
+    others stay 0). Controls: `sliders` (a list). The image shown is kept as `image` ((1, 1, 28, 28))."""
+    import ipywidgets as W
+
+    from .plots import image_grid
+
+    d = min(dims, model.config.latent_dim)
+    if model.conditional and label is None:
+        label = 0
+    sliders = [W.FloatSlider(value=0.0, min=-limit, max=limit, step=0.1, description=f"z_{j + 1}",
+                             continuous_update=False) for j in range(d)]
+    out = W.Output()
+    box = W.HBox([W.VBox(sliders), out])
+    box.sliders, box.output, box.image = sliders, out, None
+
+    def render(*_):
+        z = torch.zeros(1, model.config.latent_dim)
+        z[0, :d] = torch.tensor([s.value for s in sliders])
+        labels = None if label is None else torch.tensor([int(label)], device=model.device)
+        model.eval()
+        with torch.no_grad():
+            box.image = model.decode(z.to(model.device), labels).cpu()
+        _show_figure(out, image_grid(box.image, nrow=1, size=2.2, title="decoder(z)"))
+
+    for s in sliders:
+        s.observe(render, names="value")
+    render()
+    return box
+
+
+def interpolation_explorer(model, data, *, frames: int = 9):
+    """Interpolate between the posterior means of two chosen digits of `data` (an MNIST split).
+
+    Controls: `index_a`, `index_b` (IntText, image indices). Shows the two originals and the decoded
+    straight line between their codes; the strip is kept as `images` ((frames, 1, 28, 28))."""
+    import ipywidgets as W
+
+    from .plots import image_grid
+
+    a = W.IntText(value=0, description="digit A #")
+    b = W.IntText(value=1, description="digit B #")
+    out = W.Output()
+    box = W.VBox([W.HBox([a, b]), out])
+    box.index_a, box.index_b, box.output, box.images = a, b, out, None
+
+    def render(*_):
+        import matplotlib.pyplot as plt
+
+        ia, ib = int(a.value) % len(data), int(b.value) % len(data)
+        x = data.float([ia, ib]).to(model.device)
+        y = data.labels[[ia, ib]].to(model.device)
+        model.eval()
+        with torch.no_grad():
+            mu, _ = model.encode(x, y if model.conditional else None)
+            t = torch.linspace(0, 1, frames, device=mu.device)[:, None]
+            z = (1 - t) * mu[0] + t * mu[1]  # (frames, D)
+            labels = None
+            if model.conditional:  # the label switches half way
+                labels = torch.where(t[:, 0] < 0.5, y[0], y[1])
+            box.images = model.decode(z, labels).cpu()
+        fig, axes = plt.subplots(1, 3, figsize=(10, 1.8), gridspec_kw={"width_ratios": [1, frames, 1]})
+        image_grid(x[:1].cpu(), nrow=1, ax=axes[0], title=f"A: #{ia}")
+        image_grid(box.images, nrow=frames, ax=axes[1], title="decode((1 - t) mu_A + t mu_B)")
+        image_grid(x[1:].cpu(), nrow=1, ax=axes[2], title=f"B: #{ib}")
+        _show_figure(out, fig)
+
+    a.observe(render, names="value")
+    b.observe(render, names="value")
     render()
     return box
 
@@ -268,80 +345,5 @@ def sampler_explorer(model, *, n: int = 16, seed: int = 0, steps: int = 10, max_
 
     steps_w.observe(render, names="value")
     guide_w.observe(render, names="value")
-    render()
-    return box
-
-
-# ---- lesson 01: VAE -----------------------------------------------------------------------------
-
-def latent_sliders(model, *, dims: int = 6, label: int | None = None, limit: float = 3.0):
-    """Decode z as you move sliders: one FloatSlider per latent dimension (the first `dims`; the
-    others stay 0). Controls: `sliders` (a list). The image shown is kept as `image` ((1, 1, 28, 28))."""
-    import ipywidgets as W
-
-    from .plots import image_grid
-
-    d = min(dims, model.config.latent_dim)
-    if model.conditional and label is None:
-        label = 0
-    sliders = [W.FloatSlider(value=0.0, min=-limit, max=limit, step=0.1, description=f"z_{j + 1}",
-                             continuous_update=False) for j in range(d)]
-    out = W.Output()
-    box = W.HBox([W.VBox(sliders), out])
-    box.sliders, box.output, box.image = sliders, out, None
-
-    def render(*_):
-        z = torch.zeros(1, model.config.latent_dim)
-        z[0, :d] = torch.tensor([s.value for s in sliders])
-        labels = None if label is None else torch.tensor([int(label)], device=model.device)
-        model.eval()
-        with torch.no_grad():
-            box.image = model.decode(z.to(model.device), labels).cpu()
-        _show_figure(out, image_grid(box.image, nrow=1, size=2.2, title="decoder(z)"))
-
-    for s in sliders:
-        s.observe(render, names="value")
-    render()
-    return box
-
-
-def interpolation_explorer(model, data, *, frames: int = 9):
-    """Interpolate between the posterior means of two chosen digits of `data` (an MNIST split).
-
-    Controls: `index_a`, `index_b` (IntText, image indices). Shows the two originals and the decoded
-    straight line between their codes; the strip is kept as `images` ((frames, 1, 28, 28))."""
-    import ipywidgets as W
-
-    from .plots import image_grid
-
-    a = W.IntText(value=0, description="digit A #")
-    b = W.IntText(value=1, description="digit B #")
-    out = W.Output()
-    box = W.VBox([W.HBox([a, b]), out])
-    box.index_a, box.index_b, box.output, box.images = a, b, out, None
-
-    def render(*_):
-        import matplotlib.pyplot as plt
-
-        ia, ib = int(a.value) % len(data), int(b.value) % len(data)
-        x = data.float([ia, ib]).to(model.device)
-        y = data.labels[[ia, ib]].to(model.device)
-        model.eval()
-        with torch.no_grad():
-            mu, _ = model.encode(x, y if model.conditional else None)
-            t = torch.linspace(0, 1, frames, device=mu.device)[:, None]
-            z = (1 - t) * mu[0] + t * mu[1]  # (frames, D)
-            labels = None
-            if model.conditional:  # the label switches half way
-                labels = torch.where(t[:, 0] < 0.5, y[0], y[1])
-            box.images = model.decode(z, labels).cpu()
-        fig, axes = plt.subplots(1, 3, figsize=(10, 1.8), gridspec_kw={"width_ratios": [1, frames, 1]})
-        image_grid(x[:1].cpu(), nrow=1, ax=axes[0], title=f"A: #{ia}")
-        image_grid(box.images, nrow=frames, ax=axes[1], title="decode((1 - t) mu_A + t mu_B)")
-        image_grid(x[1:].cpu(), nrow=1, ax=axes[2], title=f"B: #{ib}")
-        _show_figure(out, fig)
-
-    a.observe(render, names="value")
-    b.observe(render, names="value")
     render()
     return box
