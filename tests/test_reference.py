@@ -111,3 +111,25 @@ def test_reference_command_trains_scores_and_exports(tmp_path, capsys):
     assert torch.load(work / "vae_mlp.pt", weights_only=True)["state"]["step"] == before
     assert main(["reference", "--model", "vae", "--preset", "mlp", "--work", str(work)]) == 2
     assert "give a budget" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", reference.FAMILIES)
+def test_shipped_references_score_what_they_record(family):
+    """Re-measure each reference on 1,000 samples with the sampler it records, and compare the figures that
+    do not drift with the sample count: the class shares, precision and the accuracy on requested classes.
+    (FID is biased upwards at 1,000 samples, so it is only checked to lie between the floor and the record's
+    value plus that bias.)"""
+    if not reference.has_reference(family):
+        pytest.skip(f"no {family} reference in this checkout")
+    from genedu.showdown import sample_and_score
+
+    info = reference.reference_info(family)
+    recorded = info["evaluation"]
+    model = reference.load_reference(family)
+    now = sample_and_score(model, reference.sample_options(family), 1000, seed=info["seed"])
+    shares = torch.tensor(now["class_histogram"]) - torch.tensor(recorded["class_histogram"])
+    assert shares.abs().max() < 0.04, (now["class_histogram"], recorded["class_histogram"])
+    assert abs(now["precision"] - recorded["precision"]) < 0.06, (now["precision"], recorded["precision"])
+    if "conditional_accuracy" in recorded:
+        assert abs(now["conditional_accuracy"] - recorded["conditional_accuracy"]) < 0.04
+    assert 1.0 < now["fid"] < recorded["fid"] + 15, (now["fid"], recorded["fid"])
