@@ -137,7 +137,8 @@ def test_budgets_stop_where_they_say(small_train):
     h = fit(m, small_train, epochs=1, steps=3, device="cpu", progress=False)  # the first budget reached wins
     assert len(h) == 3
     h = fit(m, small_train, seconds=0.3, device="cpu", progress=False)
-    assert h.last("seconds") >= 0.3 and h["seconds"][-2] < 0.3
+    # it stops at the first step that reaches the budget (on a loaded machine that may be the first step)
+    assert h.last("seconds") >= 0.3 and (len(h) == 1 or h["seconds"][-2] < 0.3)
 
 
 @pytest.mark.parametrize("kwargs, match", [
