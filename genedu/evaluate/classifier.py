@@ -77,13 +77,17 @@ def _device_of(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def classifier_outputs(images: torch.Tensor, *, batch_size: int = 1000, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N, 128), logits (N, 10)) on the CPU for images (N, 1, 28, 28) in [-1, 1]."""
-    model = load_classifier(device)
+    """(features (N, 128), logits (N, 10)) on the CPU for images (N, 1, 28, 28) in [-1, 1].
+
+    The classifier runs on `device`, by default the GPU when there is one (in full float32: no TF32
+    convolutions, so the features match the CPU's to float precision), else the CPU."""
+    model = load_classifier(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
     dev = _device_of(model)
     feats, logits = [], []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(dev, torch.float32)
-        f = model.features(x)
+        with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            f = model.features(x)
         feats.append(f.cpu())
         logits.append(model.head(f).cpu())
     if not feats:

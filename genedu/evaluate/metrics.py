@@ -113,12 +113,21 @@ def class_kl(hist, prior, *, eps: float = 1e-6) -> float:
 CHUNK = 1024  # rows of a distance block: 1,024 x 50,000 float32 distances take 200 MB
 
 
+def distance_device() -> torch.device:
+    """Where the nearest-neighbour metrics compute their distances: the GPU when there is one (a
+    10,000-sample report then takes seconds instead of a minute), else the CPU. Results come back
+    to the CPU either way."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
 def _blocks(a: torch.Tensor, b: torch.Tensor, chunk: int):
     """Yield (start, distances (chunk, len(b))) for row blocks of a: the all-pairs distance matrix one
-    block at a time, so memory grows with chunk x len(b), never len(a) x len(b)."""
+    block at a time, so memory grows with chunk x len(b), never len(a) x len(b). The blocks live on
+    `distance_device()`."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, got {chunk}")
-    a, b = a.float(), b.float()  # float32 distances: several times faster on a CPU, precise enough here
+    dev = distance_device()
+    a, b = a.to(dev, torch.float32), b.to(dev, torch.float32)  # float32: faster, precise enough here
     for i in range(0, len(a), chunk):
         yield i, torch.cdist(a[i:i + chunk], b)
 
@@ -129,12 +138,12 @@ def knn_radii(features, k: int, *, chunk: int = CHUNK) -> torch.Tensor:
     if len(f) < k + 1:
         raise ValueError(f"the k-th nearest neighbour (k = {k}) needs at least {k + 1} points, got {len(f)}")
     # +1: the point itself is at distance 0
-    return torch.cat([d.kthvalue(k + 1, dim=1).values for _, d in _blocks(f, f, chunk)])
+    return torch.cat([d.kthvalue(k + 1, dim=1).values.cpu() for _, d in _blocks(f, f, chunk)])
 
 
 def nearest_distances(a: torch.Tensor, b: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
     """Distance from each row of a to its nearest row of b, chunked to bound memory."""
-    return torch.cat([d.min(1).values for _, d in _blocks(_f64(a), _f64(b), chunk)])
+    return torch.cat([d.min(1).values.cpu() for _, d in _blocks(_f64(a), _f64(b), chunk)])
 
 
 def precision_recall(real_features, fake_features, *, k: int = 3, real_radii: torch.Tensor | None = None,
@@ -145,8 +154,10 @@ def precision_recall(real_features, fake_features, *, k: int = 3, real_radii: to
     r, f = _f64(real_features), _f64(fake_features)
     rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
     fr = knn_radii(f, k, chunk=chunk)
-    inside_real = torch.zeros(len(f), dtype=torch.bool)    # fake i lies in some real ball
-    inside_fake = torch.zeros(len(r), dtype=torch.bool)    # real j lies in some fake ball
+    dev = distance_device()
+    rr, fr = rr.to(dev, torch.float32), fr.to(dev, torch.float32)  # compared with float32 distances
+    inside_real = torch.zeros(len(f), dtype=torch.bool, device=dev)  # fake i lies in some real ball
+    inside_fake = torch.zeros(len(r), dtype=torch.bool, device=dev)  # real j lies in some fake ball
     for i, d in _blocks(f, r, chunk):                      # d: (chunk, N) fakes against reals
         inside_real[i:i + len(d)] = (d <= rr[None, :]).any(1)
         inside_fake |= (d <= fr[i:i + len(d), None]).any(0)
@@ -160,8 +171,10 @@ def density_coverage(real_features, fake_features, *, k: int = 5, real_radii: to
     `real_radii`: knn_radii(real_features, k), when already computed. Works on blocks of `chunk` fakes."""
     r, f = _f64(real_features), _f64(fake_features)
     rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
-    balls_holding = torch.zeros(len(f), dtype=torch.float64)  # per fake: how many real balls hold it
-    covered = torch.zeros(len(r), dtype=torch.bool)           # per real ball: holds some fake
+    dev = distance_device()
+    rr = rr.to(dev, torch.float32)
+    balls_holding = torch.zeros(len(f), dtype=torch.float64, device=dev)  # per fake: how many real balls hold it
+    covered = torch.zeros(len(r), dtype=torch.bool, device=dev)           # per real ball: holds some fake
     for i, d in _blocks(f, r, chunk):                          # d: (chunk, N)
         inside = d <= rr[None, :]
         balls_holding[i:i + len(d)] = inside.sum(1).double()
