@@ -402,7 +402,7 @@ picker
 # has room for such a prior (`prior_components`); `model.fit_prior(train)` fits it, and
 # `model.sample(n, prior="mixture")` uses it (the default once it is fitted).
 #
-# Below, on the shipped reference VAE (the `laptop` preset trained longer, its mixture fitted):
+# Below, on the shipped reference VAE (the `reference` preset, trained for 6 minutes on a GPU, its mixture fitted):
 # the share of prior draws that fall in a hole of $q(z)$ (a density below that of 99 % of real codes),
 # then FID of samples from each prior.
 
@@ -430,7 +430,7 @@ else:
 # ## A trained one at once: the shipped reference VAE
 #
 # Training a VAE well takes longer than this lesson's budget on a CPU, so genedu ships one
-# trained model per family (`genedu/assets/references/`), with the command, budget, seed and evaluation
+# trained model per family, each a `reference` preset trained on a GPU (`genedu/assets/references/`), with the command, budget, seed and evaluation
 # figures it was made with. `load_reference("vae")` gives it at once; the command in its record
 # retrains it from scratch. Below: its samples, and a check that a trained model draws every digit.
 

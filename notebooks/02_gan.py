@@ -436,10 +436,11 @@ picker = class_picker(cgan)
 picker
 
 # %% [markdown]
-# ## A trained one at once: the shipped reference DCGAN
+# ## A trained one at once: the shipped reference GAN
 #
-# Training a DCGAN well takes longer than this lesson's budget on a CPU, so genedu ships one
-# trained model per family (`genedu/assets/references/`), with the command, budget, seed and evaluation
+# Training a GAN well takes longer than this lesson's budget on a CPU, so genedu ships one
+# trained model per family, each a `reference` preset trained on a GPU (for the GAN: residual generator and
+# critic, hinge loss with spectral norm, two learning rates, an EMA of the generator) (`genedu/assets/references/`), with the command, budget, seed and evaluation
 # figures it was made with. `load_reference("gan")` gives it at once; the command in its record
 # retrains it from scratch. Below: its samples, and a check that a trained model draws every digit.
 
@@ -453,7 +454,7 @@ if has_reference("gan"):
     print(info["command"])
     print({k: round(info["evaluation"][k], 3) for k in ("n", "fid", "inception_score", "precision", "recall", "class_kl")})
     ref_samples = sample_reference(reference, "gan", 200)
-    plots.image_grid(ref_samples[:80], nrow=10, title="the reference DCGAN, trained by genedu")
+    plots.image_grid(ref_samples[:80], nrow=10, title="the reference GAN, trained by genedu")
     plt.show()
     assert ref_samples.shape == (200, 1, 28, 28) and ref_samples.min() >= -1 and ref_samples.max() <= 1
     classes = torch.bincount(predict_labels(ref_samples), minlength=10)
