@@ -11,10 +11,22 @@ from pathlib import Path
 REFS = Path(__file__).resolve().parents[1] / "genedu" / "assets" / "references"
 
 
+CPU = Path(__file__).resolve().parent / "results" / "reference_cpu_sampling.json"
+
+
+def _short_machine(machine: str) -> str:
+    """'NVIDIA H100 80GB HBM3; x86_64, ...' -> 'NVIDIA H100 80GB HBM3'; a CPU line -> 'CPU'."""
+    return machine.split(";")[0] if ";" in machine else "CPU"
+
+
 def main() -> None:
-    print("| reference | preset | budget (training time) | sampler | samples | FID | IS | precision | recall "
-          "| class KL | digit shares (min-max) | accuracy on requested class | s per 1,000 samples (CPU) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    cpu = {}
+    if CPU.is_file():  # benchmarks/reference_cpu_sampling.py: the same samplers on a 2-core CPU
+        cpu = {r["family"]: r for r in json.loads(CPU.read_text())["rows"]}
+    print("| reference | preset | trained on | budget (training time) | sampler | samples | FID | IS | precision "
+          "| recall | class KL | digit shares (min-max) | accuracy on requested class | s per 1,000 samples there "
+          "| s per 1,000 samples, 2-core CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for family in ("vae", "gan", "diffusion", "flow"):
         path = REFS / f"{family}.json"
         if not path.is_file():
@@ -25,10 +37,11 @@ def main() -> None:
         shares = f"{100 * min(hist):.1f}-{100 * max(hist):.1f} %" if hist else "n/a"
         acc = f"{e['conditional_accuracy']:.3f}" if "conditional_accuracy" in e else "n/a"
         sampler = ", ".join(f"{k}={v}" for k, v in d.get("sample_options", {}).items()) or "one pass"
-        print(f"| {family} | `{d['preset']}` | {d['budget']} ({d['trained']['seconds'] / 60:.0f} min, "
-              f"{d['trained']['images']:,.0f} images) | {sampler} | {e['n']:,} | {e['fid']:.1f} | "
-              f"{e['inception_score']:.2f} | {e['precision']:.3f} | {e['recall']:.3f} | {e['class_kl']:.4f} | "
-              f"{shares} | {acc} | {e['seconds_per_1000']:.1f} |")
+        on_cpu = f"{cpu[family]['seconds_per_1000']:.1f}" if family in cpu else "not measured"
+        print(f"| {family} | `{d['preset']}` | {_short_machine(d.get('machine', ''))} | {d['budget']} "
+              f"({d['trained']['seconds'] / 60:.0f} min, {d['trained']['images']:,.0f} images) | {sampler} | "
+              f"{e['n']:,} | {e['fid']:.2f} | {e['inception_score']:.2f} | {e['precision']:.3f} | {e['recall']:.3f} | "
+              f"{e['class_kl']:.4f} | {shares} | {acc} | {e['seconds_per_1000']:.1f} | {on_cpu} |")
 
 
 if __name__ == "__main__":
