@@ -15,7 +15,7 @@ PAIR = [S.Contender("vae", "seed", "VAE (seed)"), S.Contender("vae", "mlp", "VAE
 
 def test_showdown_writes_results_report_and_figures(tmp_path):
     contenders = PAIR + [S.Contender("diffusion", "ddpm", "DDPM", ema=0.9,
-                                     sample_options={"sampler": "ddim", "steps": 3}),
+                                     sample_options={"sampler": "ddim", "steps": 3}, likelihood=True),
                          S.Contender("flow", "laptop", "Flow", ema=0.9, sample_options={"method": "euler", "steps": 3})]
     res = S.showdown(contenders=contenders, seeds=2, out=tmp_path, **TINY)
     assert len(res["runs"]) == 8
@@ -32,6 +32,14 @@ def test_showdown_writes_results_report_and_figures(tmp_path):
     assert mlp["seeds"] == 2 and mlp["fid"]["n"] == 2 and mlp["fid"]["std"] >= 0
     assert 0 < mlp["nll_nats"]["mean"] < 784  # a likelihood only where the family has one
     assert "nll_nats" not in res["summary"]["vae/seed"]
+    assert mlp["nll_bpd_binarised"]["mean"] == pytest.approx(mlp["nll_nats"]["mean"] / (784 * 0.6931471805599453))
+    # the DDPM's variational bound on 8-bit images, in bits per pixel (at most about 8 for a poor model, more
+    # for an untrained one; well above 0), and it counts as a likelihood in the verdicts
+    ddpm = res["summary"]["diffusion/ddpm"]
+    assert ddpm["nll_bpd_8bit"]["n"] == 2 and ddpm["nll_bpd_8bit"]["mean"] > 0
+    assert all("8-bit" in r["nll_bpd_8bit_setting"] for r in res["runs"] if r["family"] == "diffusion")
+    likelihood = next(v for v in res["verdicts"] if v["metric"] == "nll_nats")
+    assert "DDPM" not in likelihood["lacking"] and "Flow" in likelihood["lacking"]
     # verdicts follow the numbers
     fid = {v["label"]: v["fid"]["mean"] for v in res["summary"].values()}
     row = next(v for v in res["verdicts"] if v["metric"] == "fid")
