@@ -177,7 +177,7 @@ for v in summary.values():
 # ## Samples on the same noise
 #
 # Every grid below was drawn from the generator seeded 0, so differences come from the models, not
-# the dice. (The conditional DDPM is asked for the digits 0 to 9 in turn.)
+# the dice. (All are sampled unconditionally, the DDPM and the flow with their null label.)
 
 # %%
 grids = {v["label"]: torch.load(OUT / "grids" / f"{v['family']}_{v['preset']}_seed0.pt", weights_only=True)
