@@ -309,9 +309,10 @@ side = ("| family | your run: proper preset | your FID | seed preset FID | your 
         "recorded | reference FID, here | reference s per 1,000 here |\n|---|---|---|---|---|---|---|---|\n")
 for family, rep in ref_rows.items():
     mine = summary[PROPER[family]]
-    seed_fid = summary[f"{family}/seed"]["fid"]["mean"] if f"{family}/seed" in summary else float("nan")
+    seed = summary.get(f"{family}/seed")
+    seed_fid = f"{seed['fid']['mean']:.1f}" if seed else "none (no seed model)"
     side += (f"| {family} | {mine['label']} | {mine['fid']['mean']:.1f} ({N_SAMPLES:,} samples) | "
-             f"{seed_fid:.1f} | {mine['images_seen']['mean']:,.0f} | "
+             f"{seed_fid} | {mine['images_seen']['mean']:,.0f} | "
              f"{ref_info[family]['evaluation']['fid']:.2f} ({ref_info[family]['evaluation']['n']:,}) | "
              f"{rep['fid']:.2f} ({N_REF:,}) | {rep['seconds_per_1000']:.2f} |\n")
 display(Markdown(side))
