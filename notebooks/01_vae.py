@@ -55,10 +55,10 @@ print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}"
 # On a CPU it is `False`, so that the lesson runs in a few minutes: the cheap MLPs still train live, for
 # fewer epochs (the original's `seed` VAE keeps its 5), and where an experiment needs a well-trained model
 # (the convolutional VAE's likelihood and samples) the lesson loads the **shipped reference VAE** instead,
-# trained on a GPU, and prints which it used. Set it to `True` on a CPU to train everything here (about half
-# an hour on a 2-core CPU).
+# trained on a GPU, and prints which it used. Set it to `True` on a CPU to train everything here (several
+# times longer: the conv VAE and the longer MLP runs dominate).
 #
-# `GENEDU_FAST=1` (set by the tests) shrinks every budget further so the lesson runs in about a minute;
+# `GENEDU_FAST=1` (set by the tests) shrinks every budget further so the tests run quickly;
 # the models are then barely trained and the figures are rough. Figures quoted in the text say which budget
 # and machine they come from; every other number is computed in the run.
 
@@ -73,16 +73,16 @@ from genedu.train import train_or_load
 FAST = fast_mode()
 # THE SWITCH. True: train every model here at the full budgets (the default on a GPU).
 # False (the default on a CPU): train the MLPs briefly and load the shipped reference VAE (trained on a GPU)
-# where a well-trained model is needed. Set it to True by hand to train everything on a CPU (about 30 minutes).
+# where a well-trained model is needed. Set it to True by hand to train everything on a CPU (several times longer).
 TRAIN_FROM_SCRATCH = device.type == "cuda"
-SEED_EPOCHS = 0.5 if FAST else 5  # the original trained for 5 epochs (an MLP: under a minute on a CPU)
+SEED_EPOCHS = 0.5 if FAST else 5  # the original trained for 5 epochs (an MLP: cheap on a CPU)
 EPOCHS = 0.5 if FAST else 10 if TRAIN_FROM_SCRATCH else 3  # the Bernoulli MLP presets (2-D, 20-D, CVAE)
 CONV_EPOCHS = 0.15 if FAST else 5  # the conv VAE, trained only when TRAIN_FROM_SCRATCH (about 7x slower per step)
 BETA_EPOCHS = 0.3 if FAST else 5 if TRAIN_FROM_SCRATCH else 1.5  # per beta in the beta sweep
 BETAS = [0.5, 1.0, 4.0] if FAST else [0.25, 1.0, 4.0, 10.0]
 N_ELBO = 500 if FAST else 10_000  # test images for the ELBO
 N_IWAE, K_IWAE = (200, 20) if FAST else (2000, 100)  # test images and samples for the IWAE bound
-# the reference VAE (3.6 M parameters, a residual conv net) costs about 100x an MLP per image on a CPU:
+# the reference VAE (3.6 M parameters, a residual conv net) costs far more than an MLP per image on a CPU:
 # on a CPU its bounds are measured on fewer images (its record holds the figures on 5,000, k=1000)
 REF_N_ELBO, REF_N_IWAE, REF_K_IWAE = (200, 50, 10) if FAST else (N_ELBO, N_IWAE, K_IWAE) if TRAIN_FROM_SCRATCH \
     else (1000, 100, 20)
@@ -206,7 +206,8 @@ seed_everything(0)
 seed_vae = VAE.from_preset("seed")
 print(seed_vae)
 h_seed = train_or_load(seed_vae, train, checkpoint=CKPT_DIR / "vae_seed.pt", epochs=SEED_EPOCHS, seed=0)
-print(f"seed VAE: loss per image {h_seed.mean('loss', first=20):.1f} -> {h_seed.mean('loss', last=20):.1f} "
+print(f"seed VAE, {SEED_EPOCHS} epochs in {h_seed.last('seconds'):.0f} s on {device}: "
+      f"loss per image {h_seed.mean('loss', first=20):.1f} -> {h_seed.mean('loss', last=20):.1f} "
       f"(the original printed ~53 per image: 6782 / 128 on its last batch)")
 assert h_seed.mean("loss", last=20) < h_seed.mean("loss", first=20)
 

@@ -50,11 +50,11 @@ print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}"
 # **One switch, `TRAIN_FROM_SCRATCH`.** On a GPU it is `True` (the default there): every GAN of the lesson
 # trains here at its full budget, 5 epochs (the original's), and the spread over seeds uses three seeds.
 # On a CPU it is `False`, so that the lesson runs in a few minutes: the cheap MLP GANs (the original's
-# `seed` preset) still train their full 5 epochs, but the convolutional ones (`dcgan`, `cgan`, about 15x
+# `seed` preset) still train their full 5 epochs, but the convolutional ones (`dcgan`, `cgan`, much
 # slower per image) train for 250 steps only, a short demo that their losses move and their samples start
 # to take shape; the spread uses two seeds; and where a well-trained GAN is needed (its quality, its modes,
 # a walk in its noise space) the lesson uses the **shipped reference GAN**, trained on a GPU, and prints so.
-# Set it to `True` on a CPU to train everything here (about half an hour on a 2-core CPU).
+# Set it to `True` on a CPU to train everything here (many times longer: the conv GANs dominate).
 # `GENEDU_FAST=1` (the tests) shrinks every budget to a few hundred steps, enough to run every cell.
 
 # %%
@@ -66,7 +66,7 @@ FAST = fast_mode()  # GENEDU_FAST=1 (the tests): a few hundred steps, enough to 
 # on a CPU): the conv GANs train a short demo and the shipped reference GAN stands in for a well-trained one.
 TRAIN_FROM_SCRATCH = device.type == "cuda"
 SEED_BUDGET = dict(steps=300) if FAST else dict(epochs=5)  # the original: 5 epochs of 60,000 images, batch 128
-# dcgan and cgan: on a GPU the same images seen as the seed run; on a CPU 250 steps (32,000 images, about a minute)
+# dcgan and cgan: on a GPU the same images seen as the seed run; on a CPU 250 steps (32,000 images, a short demo)
 DCGAN_BUDGET = dict(steps=60) if FAST else dict(epochs=5) if TRAIN_FROM_SCRATCH else dict(steps=250)
 SEEDS = [0, 1] if FAST or not TRAIN_FROM_SCRATCH else [0, 1, 2]  # runs for the spread over seeds
 SAMPLE_EVERY = 234 if TRAIN_FROM_SCRATCH and not FAST else 50  # steps between fixed-noise grids (234 = half an epoch)
@@ -387,7 +387,8 @@ assert mm_hist.mean("g_grad_norm", last=50) < seed_hist.mean("g_grad_norm", last
 
 # %%
 dcgan, dc_hist = train("dcgan")
-print(f"dcgan trained here for {dc_hist.last('step')} steps ({dc_hist.last('images'):,} images)")
+print(f"dcgan trained here for {dc_hist.last('step')} steps ({dc_hist.last('images'):,} images, "
+      f"{dc_hist.last('seconds'):.0f} s on {device})")
 plots.gan_losses(dc_hist, smooth=10, title="dcgan: D and G losses")
 plt.show()
 plots.grid_timeline(dc_hist.grids, k=4)
