@@ -387,7 +387,7 @@ assert mm_hist.mean("g_grad_norm", last=50) < seed_hist.mean("g_grad_norm", last
 
 # %%
 dcgan, dc_hist = train("dcgan")
-print(f"dcgan trained here for {dc_hist.last('step')} steps ({dc_hist.last('images'):,} images, "
+print(f"dcgan trained here for {int(dc_hist.last('step'))} steps ({int(dc_hist.last('images')):,} images, "
       f"{dc_hist.last('seconds'):.0f} s on {device})")
 plots.gan_losses(dc_hist, smooth=10, title="dcgan: D and G losses")
 plt.show()
@@ -437,7 +437,7 @@ assert all(0 < v < 1 for vs in spread.values() for v in vs)
 
 # %%
 cgan, c_hist = train("cgan")
-print(f"cgan trained here for {c_hist.last('step')} steps ({c_hist.last('images'):,} images)")
+print(f"cgan trained here for {int(c_hist.last('step'))} steps ({int(c_hist.last('images')):,} images)")
 labels = torch.arange(100) % 10
 c_samples = cgan.sample(100, labels=labels, generator=torch.Generator().manual_seed(0))
 plots.image_grid(c_samples, nrow=10, title="cgan: one column per digit 0..9")
