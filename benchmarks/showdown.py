@@ -1,6 +1,6 @@
 """Quality per budget for each family: the showdown at a chosen budget, condensed to one JSON.
 
-    python benchmarks/showdown.py --images 275000 --seeds 1 --samples 2000 --work /tmp/showdown \
+    python benchmarks/showdown.py --images 275000 --seeds 1 --samples 2000 --work runs/showdown \
         --out benchmarks/results/showdown.json
 
 Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an interruption), then
