@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
+import sys
 from pathlib import Path
 
 import torch
@@ -40,9 +40,8 @@ def main(argv=None) -> int:
             p.error(f"--n takes FAMILY=COUNT with FAMILY in {list(DEFAULT_N)} and COUNT >= 100, got {pair!r}")
         counts[family] = int(count)
 
-    from genedu.evaluate import evaluate_samples
     from genedu.reference import load_reference, reference_info, sample_options
-    from genedu.sampling import draw_samples
+    from genedu.showdown import sample_and_score
     from genedu.utils import describe_machine
 
     torch.set_num_threads(args.threads)
@@ -51,12 +50,11 @@ def main(argv=None) -> int:
         load_before = os.getloadavg()[0]
         model = load_reference(family, device="cpu")
         options = sample_options(family)
-        samples, labels, seconds = draw_samples(model, n, generator=torch.Generator().manual_seed(10_000 + args.seed),
-                                                **options)  # balanced requested classes, as recorded
-        report = evaluate_samples(samples, labels=labels, with_calibration=False).as_dict()
+        report = sample_and_score(model, options, n, seed=args.seed)  # balanced requested classes, as recorded
+        seconds = report["seconds_per_1000"] * n / 1000
         info = reference_info(family)
         rows.append({"family": family, "preset": info.get("preset"), "sample_options": options, "n": n,
-                     "classes_requested": labels is not None, "seconds": round(seconds, 1), "seconds_per_1000": round(1000 * seconds / n, 2),
+                     "classes_requested": "conditional_accuracy" in report, "seconds": round(seconds, 1), "seconds_per_1000": round(1000 * seconds / n, 2),
                      "minutes_for_10000": round(10 * seconds / n / 60 * 1000, 1),
                      "fid": report["fid"], "class_kl": report["class_kl"],
                      "conditional_accuracy": report.get("conditional_accuracy"),
@@ -66,7 +64,8 @@ def main(argv=None) -> int:
                      "recorded_n": info["evaluation"]["n"]})
         print(json.dumps(rows[-1]), flush=True)
     result = {"what": __doc__.splitlines()[0], "machine": describe_machine("cpu"), "seed": args.seed,
-              "command": "python benchmarks/reference_cpu_sampling.py", "rows": rows}
+              "command": " ".join(["python benchmarks/reference_cpu_sampling.py",
+                                   *(argv if argv is not None else sys.argv[1:])]), "rows": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

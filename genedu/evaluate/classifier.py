@@ -20,6 +20,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from ..utils import eval_device
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 WEIGHTS = ASSETS / "classifier.pt"
 META = ASSETS / "classifier.json"
@@ -81,7 +83,7 @@ def classifier_outputs(images: torch.Tensor, *, batch_size: int = 1000, device=N
 
     The classifier runs on `device`, by default the GPU when there is one (in full float32: no TF32
     convolutions, so the features match the CPU's to float precision), else the CPU."""
-    model = load_classifier(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = load_classifier(device if device is not None else eval_device())
     dev = _device_of(model)
     feats, logits = [], []
     for i in range(0, len(images), batch_size):

@@ -155,7 +155,8 @@ def diffusion_bound(model, data, *, n: int = 1000, t_samples: int = 8, batch_siz
     ab, ab_prev, betas = s.alpha_bar.double(), s.alpha_bar_prev.double(), s.betas.double()
     post_var = s.posterior_var.double().clone()
     post_var[0] = post_var[1]  # beta_tilde_0 is 0: the decoder's variance is clipped to the next one
-    coef = ab_prev.sqrt() * betas / (1 - ab)  # c_t: weight of x_0 in the posterior mean
+    coef = (ab_prev.sqrt() * betas / (1 - ab)).to(device)  # c_t: weight of x_0 in the posterior mean
+    post_var = post_var.to(device)
     g = torch.Generator().manual_seed(seed)
     x_all = data.float(torch.arange(min(n, len(data)))) if isinstance(data, MNIST) else torch.as_tensor(data)[:n]
     if x_all.min() < -1 or x_all.max() > 1:
@@ -173,12 +174,12 @@ def diffusion_bound(model, data, *, n: int = 1000, t_samples: int = 8, batch_siz
         a_T = ab[-1]
         prior = 0.5 * (a_T * x0.pow(2) + (1 - a_T) - 1 - torch.log(1 - a_T)).flatten(1).sum(1)
         mean0, _ = x0_pred(x0, 0)
-        decoder = _discretized_gaussian_nll(x0, mean0, post_var[0].to(device), levels=levels)
+        decoder = _discretized_gaussian_nll(x0, mean0, post_var[0], levels=levels)
         terms = torch.zeros(len(x0), dtype=torch.float64, device=device)
         for _ in range(t_samples):
             t = torch.randint(1, T, (len(x0),), generator=g)
             pred, tt = x0_pred(x0, t)
-            c, v = coef.to(device)[tt].view(-1, 1, 1, 1), post_var.to(device)[tt].view(-1, 1, 1, 1)
+            c, v = coef[tt].view(-1, 1, 1, 1), post_var[tt].view(-1, 1, 1, 1)
             terms += (c.pow(2) * (x0 - pred).pow(2) / (2 * v)).flatten(1).sum(1)
         per_image["prior"].append(prior.cpu())
         per_image["decoder"].append(decoder.cpu())

@@ -22,6 +22,8 @@ import math
 
 import torch
 
+from ..utils import eval_device
+
 
 def _f64(x) -> torch.Tensor:
     return torch.as_tensor(x).detach().to("cpu", torch.float64)
@@ -113,20 +115,13 @@ def class_kl(hist, prior, *, eps: float = 1e-6) -> float:
 CHUNK = 1024  # rows of a distance block: 1,024 x 50,000 float32 distances take 200 MB
 
 
-def distance_device() -> torch.device:
-    """Where the nearest-neighbour metrics compute their distances: the GPU when there is one (a
-    10,000-sample report then takes seconds instead of a minute), else the CPU. Results come back
-    to the CPU either way."""
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
 def _blocks(a: torch.Tensor, b: torch.Tensor, chunk: int):
     """Yield (start, distances (chunk, len(b))) for row blocks of a: the all-pairs distance matrix one
     block at a time, so memory grows with chunk x len(b), never len(a) x len(b). The blocks live on
-    `distance_device()`."""
+    `eval_device()`."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, got {chunk}")
-    dev = distance_device()
+    dev = eval_device()
     a, b = a.to(dev, torch.float32), b.to(dev, torch.float32)  # float32: faster, precise enough here
     for i in range(0, len(a), chunk):
         yield i, torch.cdist(a[i:i + chunk], b)
@@ -154,7 +149,7 @@ def precision_recall(real_features, fake_features, *, k: int = 3, real_radii: to
     r, f = _f64(real_features), _f64(fake_features)
     rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
     fr = knn_radii(f, k, chunk=chunk)
-    dev = distance_device()
+    dev = eval_device()
     rr, fr = rr.to(dev, torch.float32), fr.to(dev, torch.float32)  # compared with float32 distances
     inside_real = torch.zeros(len(f), dtype=torch.bool, device=dev)  # fake i lies in some real ball
     inside_fake = torch.zeros(len(r), dtype=torch.bool, device=dev)  # real j lies in some fake ball
@@ -171,7 +166,7 @@ def density_coverage(real_features, fake_features, *, k: int = 5, real_radii: to
     `real_radii`: knn_radii(real_features, k), when already computed. Works on blocks of `chunk` fakes."""
     r, f = _f64(real_features), _f64(fake_features)
     rr = knn_radii(r, k, chunk=chunk) if real_radii is None else real_radii
-    dev = distance_device()
+    dev = eval_device()
     rr = rr.to(dev, torch.float32)
     balls_holding = torch.zeros(len(f), dtype=torch.float64, device=dev)  # per fake: how many real balls hold it
     covered = torch.zeros(len(r), dtype=torch.bool, device=dev)           # per real ball: holds some fake
