@@ -56,6 +56,14 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(len(t), -1).squeeze(1) if t.dim() > 1 else t
 
 
+def _bce(p: torch.Tensor, target: float) -> torch.Tensor:
+    """torch's BCELoss per example on probabilities (log clamped at -100), in float32 outside any autocast
+    region: on a GPU, fit's bf16 autocast refuses binary_cross_entropy on probabilities as unsafe."""
+    with torch.autocast(device_type=p.device.type, enabled=False):
+        p = p.float()
+        return F.binary_cross_entropy(p, torch.full_like(p, target), reduction="none")
+
+
 def gan_d_loss(real: torch.Tensor, fake: torch.Tensor, kind: str = "nonsaturating", *,
                from_probs: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """The discriminator's loss per example, as (loss on real (B,), loss on fake (B,)).
@@ -69,8 +77,7 @@ def gan_d_loss(real: torch.Tensor, fake: torch.Tensor, kind: str = "nonsaturatin
     if kind == "hinge":
         return F.relu(1.0 - real), F.relu(1.0 + fake)
     if from_probs:
-        return (F.binary_cross_entropy(real, torch.ones_like(real), reduction="none"),
-                F.binary_cross_entropy(fake, torch.zeros_like(fake), reduction="none"))
+        return _bce(real, 1.0), _bce(fake, 0.0)
     return F.softplus(-real), F.softplus(fake)  # -log sigmoid(r), -log(1 - sigmoid(f))
 
 
@@ -87,10 +94,10 @@ def gan_g_loss(fake: torch.Tensor, kind: str = "nonsaturating", *, from_probs: b
         return -fake
     if kind == "minimax":
         if from_probs:
-            return -F.binary_cross_entropy(fake, torch.zeros_like(fake), reduction="none")
+            return -_bce(fake, 0.0)
         return -F.softplus(fake)  # log(1 - sigmoid(f))
     if from_probs:
-        return F.binary_cross_entropy(fake, torch.ones_like(fake), reduction="none")
+        return _bce(fake, 1.0)
     return F.softplus(-fake)  # -log sigmoid(f)
 
 

@@ -152,16 +152,17 @@ def _rng_state() -> dict:
 
 
 def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
+    # RNG states are CPU byte tensors; a checkpoint read onto a GPU brings them back as CUDA tensors
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def fit(model: GenerativeModel, data: MNIST, *,
         epochs: float | None = None, steps: int | None = None, images: int | None = None,
         seconds: float | None = None, batch_size: int | None = None, seed: int = 0,
         device: str | torch.device | None = None, ema: float | None = None, ema_warmup: bool = True,
-        lr_warmup: int = 0, lr_decay: str | None = None,
+        lr_warmup: int = 0, lr_decay: str | None = None, lr_decay_over: dict | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         checkpoint_minutes: float | None = None, resume: bool = False,
         sample_every: int | None = None, n_grid: int = 64, grid_seed: int = 0,
@@ -183,6 +184,8 @@ def fit(model: GenerativeModel, data: MNIST, *,
     `lr_warmup` steps raise every optimiser's learning rate linearly from 0 to its value; `lr_decay`
     "cosine" then lowers it along half a cosine to 0 at the end of the budget (the fraction of the
     budget spent: steps / total steps, or seconds / seconds budget, whichever is further).
+    `lr_decay_over` is the budget the decay spans when one run is trained in stages, several calls
+    that resume (e.g. {"images": 275_000} while this call stops at a third of it); default: this call's.
     `callbacks` are called as `cb(step, model, history)` after every step.
     """
     if all(b is None for b in (epochs, steps, images, seconds)):
@@ -207,6 +210,10 @@ def fit(model: GenerativeModel, data: MNIST, *,
         raise ValueError(f"lr_decay must be None or 'cosine', got {lr_decay!r}")
     if lr_warmup < 0:
         raise ValueError(f"lr_warmup is a number of steps and must be >= 0, got {lr_warmup}")
+    if lr_decay_over is not None:
+        unknown = set(lr_decay_over) - {"epochs", "steps", "images", "seconds"}
+        if unknown or not any(v is not None for v in lr_decay_over.values()):
+            raise ValueError(f"lr_decay_over is a budget (epochs=, steps=, images= and/or seconds=), got {lr_decay_over}")
     model.to(device).train()
     optimizers = model.configure_optimizers()
     base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in optimizers.items()}
@@ -231,6 +238,11 @@ def fit(model: GenerativeModel, data: MNIST, *,
     data = data.to(device)
     per_epoch = batches_per_epoch(len(data), batch_size)
     total = _budget_steps(len(data), batch_size, per_epoch, epochs=epochs, steps=steps, images=images)
+    decay_steps, decay_seconds = total, seconds  # what the cosine decay spans
+    if lr_decay_over is not None:
+        decay_steps = _budget_steps(len(data), batch_size, per_epoch, epochs=lr_decay_over.get("epochs"),
+                                    steps=lr_decay_over.get("steps"), images=lr_decay_over.get("images"))
+        decay_seconds = lr_decay_over.get("seconds")
     grid_gen_seed = grid_seed
 
     def save():
@@ -268,8 +280,8 @@ def fit(model: GenerativeModel, data: MNIST, *,
             return
         factor = min(1.0, (state["step"] + 1) / lr_warmup) if lr_warmup else 1.0
         if lr_decay == "cosine":
-            spent = max(state["step"] / total if total else 0.0,
-                        state["seconds"] / seconds if seconds else 0.0)
+            spent = max(state["step"] / decay_steps if decay_steps else 0.0,
+                        state["seconds"] / decay_seconds if decay_seconds else 0.0)
             factor *= 0.5 * (1 + math.cos(math.pi * min(1.0, spent)))
         for name, opt in optimizers.items():
             for g, lr in zip(opt.param_groups, base_lrs[name]):

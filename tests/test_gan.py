@@ -417,6 +417,25 @@ def test_r1_runs_in_float32_under_bf16_autocast(small_train):
     assert math.isfinite(out["r1"]) and out["r1"] > 0
 
 
+def test_seed_gan_bce_on_probabilities_runs_in_float32_under_autocast(small_train):
+    """fit autocasts to bf16 on a GPU, where binary_cross_entropy on probabilities is refused as unsafe:
+    the seed GAN's losses leave the autocast region and compute in float32 (same values as without it)."""
+    from genedu import losses
+
+    p = torch.tensor([0.2, 0.9, 1.0, 0.0]).to(torch.bfloat16)
+    seed = GAN.from_preset("seed")
+    plain = losses.gan_d_loss(p.float(), p.float(), from_probs=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d_real, d_fake = losses.gan_d_loss(p, p, from_probs=True)
+        g = losses.gan_g_loss(p, from_probs=True)
+        g_min = losses.gan_g_loss(p, "minimax", from_probs=True)
+        out = seed.train_step(next(small_train.batches(16, seed=0)), seed.configure_optimizers())
+    assert all(t.dtype == torch.float32 for t in (d_real, d_fake, g, g_min))
+    assert torch.equal(d_real, plain[0]) and torch.equal(d_fake, plain[1])
+    assert d_real[3].item() == 100.0  # log clamped at -100, as torch's BCELoss
+    assert math.isfinite(out["loss"])
+
+
 def test_ttur_learning_rates_land_in_the_optimisers():
     opts = GAN.from_preset("dcgan", lr_d=4e-4, lr_g=1e-4).configure_optimizers()
     assert opts["d"].param_groups[0]["lr"] == 4e-4 and opts["g"].param_groups[0]["lr"] == 1e-4

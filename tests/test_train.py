@@ -213,6 +213,29 @@ def test_lr_warmup_and_cosine_decay(monkeypatch):
     assert seen == pytest.approx(want)
     with pytest.raises(ValueError, match="lr_decay"):
         fit(model, data, steps=1, batch_size=8, lr_decay="step")
+    with pytest.raises(ValueError, match="lr_decay_over is a budget"):
+        fit(model, data, steps=1, batch_size=8, lr_decay="cosine", lr_decay_over={"minutes": 3})
+
+
+def test_cosine_decay_spans_the_whole_budget_across_stages(monkeypatch, tmp_path):
+    """A run trained in stages (the showdown's) decays once over its whole budget, not once per stage."""
+    import math
+
+    data = genedu.load_mnist("train").subset(torch.arange(64))
+    model = genedu.VAE.from_preset("seed")
+    seen, orig = [], model.train_step
+
+    def spy(batch, optimizers):
+        seen.append(optimizers["opt"].param_groups[0]["lr"])
+        return orig(batch, optimizers)
+
+    monkeypatch.setattr(model, "train_step", spy)
+    ckpt = tmp_path / "staged.pt"
+    for stage in (1, 2):  # two calls: 6 steps, then on to 12, resuming
+        fit(model, data, images=48 * stage, batch_size=8, lr_decay="cosine", lr_decay_over={"images": 96},
+            checkpoint=ckpt, resume=True, progress=False)
+    base = model.config.lr
+    assert seen == pytest.approx([base * 0.5 * (1 + math.cos(math.pi * s / 12)) for s in range(12)])
 
 
 class _Interrupt(Exception):
