@@ -3,6 +3,9 @@
     python benchmarks/showdown.py --images 275000 --seeds 1 --samples 2000 --work runs/showdown \
         --out benchmarks/results/showdown.json
 
+Seeds run side by side (one showdown folder each, e.g. benchmarks/gpu_references.py's showdown jobs on one
+GPU) are reported together with --merge DIR... (same settings; --work is where the merged report goes).
+
 Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an interruption), then
 writes the settings, the machine, the calibration rows, the mean and spread of every figure per
 contender, the quality-against-budget curves, the DDIM curve, the FID ratio of each family's seed preset
@@ -26,28 +29,57 @@ def main():
     ap.add_argument("--stages", type=int, default=3)
     ap.add_argument("--ddim-steps", type=int, nargs="+", default=[10, 25, 50])
     ap.add_argument("--ddim-samples", type=int, default=1000)
+    ap.add_argument("--data-limit", type=int, help="train on the first images only (a quick check)")
+    ap.add_argument("--likelihood-k", type=int, default=100)
+    ap.add_argument("--likelihood-n", type=int, default=2000)
+    ap.add_argument("--ancestral-steps", type=int, help="also score the DDPM's ancestral sampler (1000 steps)")
     ap.add_argument("--work", required=True, help="the showdown's folder (checkpoints, report, figures)")
+    ap.add_argument("--merge", nargs="+", metavar="DIR",
+                    help="showdown folders of the same settings, one seed each (run side by side, e.g. on one "
+                         "GPU): their runs and grids are gathered into --work and reported together")
     ap.add_argument("--out", default="benchmarks/results/showdown.json")
     args = ap.parse_args()
 
-    res = S.showdown(images=args.images, seeds=args.seeds, n_samples=args.samples, stages=args.stages,
-                     ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples, out=args.work)
+    source_machine = merge(args.merge, Path(args.work)) if args.merge else None
+    seeds = sorted({r["seed"] for d in args.merge for r in json.loads((Path(d) / "results.json").read_text())["runs"]}) \
+        if args.merge else args.seeds
+    res = S.showdown(images=args.images, seeds=seeds, n_samples=args.samples, stages=args.stages,
+                     ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples,
+                     ancestral_steps=args.ancestral_steps, data_limit=args.data_limit,
+                     likelihood_k=args.likelihood_k, likelihood_n=args.likelihood_n, out=args.work)
+    if source_machine is not None:  # the runs were trained and scored there, not on the machine merging them
+        res["machine"] = source_machine
     summary = res["summary"]
     ratios = S.seed_ratios(summary)
     targets = {f"{fam}: proper preset's FID at least 20x better than the seed preset's": {
         "measured_ratio": round(r, 2), "met": r >= 20} for fam, r in ratios.items()}
+    for run_key, v in summary.items():
+        anc = [r["ancestral"]["fid"] for r in res["runs"] if f"{r['family']}/{r['preset']}" == run_key and "ancestral" in r]
+        d50 = [p["fid"] for r in res["runs"] if f"{r['family']}/{r['preset']}" == run_key
+               for p in r.get("steps_curve", []) if p["steps"] == 50]
+        if anc and d50 and v["family"] == "diffusion":
+            ratio = (sum(d50) / len(d50)) / (sum(anc) / len(anc))
+            targets[f"{run_key}: DDIM 50 steps within 1.3x of the {args.ancestral_steps}-step ancestral FID"] = {
+                "ddim50_fid_mean": round(sum(d50) / len(d50), 2), "ancestral_fid_mean": round(sum(anc) / len(anc), 2),
+                "measured_ratio": round(ratio, 3), "met": ratio <= 1.3}
     for key, v in summary.items():
         if v["preset"] != "seed":
             kl = v["class_kl"]["mean"]
             targets[f"{key}: class KL under 0.01"] = {"measured": round(kl, 4), "met": kl < 0.01}
     keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "curve", "steps_curve",
             "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
-            "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "near_copy_share")
+            "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised",
+            "nll_bpd_8bit", "near_copy_share", "ancestral")
     out = {
         "what": "genedu showdown: every family's seed and proper preset under the same images-seen budget",
-        "command": f"python benchmarks/showdown.py --images {args.images} --seeds {args.seeds} --samples {args.samples} "
+        "command": f"python benchmarks/showdown.py --images {args.images} --seeds {len(seeds) if args.merge else args.seeds} --samples {args.samples} "
                    f"--stages {args.stages} --ddim-steps {' '.join(map(str, args.ddim_steps))} "
-                   f"--ddim-samples {args.ddim_samples} --work {args.work}",
+                   f"--ddim-samples {args.ddim_samples}"
+                   + (f" --ancestral-steps {args.ancestral_steps}" if args.ancestral_steps else "")
+                   + (f" --data-limit {args.data_limit}" if args.data_limit else "")
+                   + (f" --likelihood-k {args.likelihood_k} --likelihood-n {args.likelihood_n}"
+                      if (args.likelihood_k, args.likelihood_n) != (100, 2000) else "")
+                   + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else ""),
         "settings": res["settings"],
         "machine": res["machine"],
         "calibration": [{k: c[k] for k in ("name", "n", "fid", "kid", "inception_score", "class_kl", "precision",
@@ -62,6 +94,32 @@ def main():
     print(S.table_markdown(summary, res["calibration"]))
     print(json.dumps(targets, indent=1))
     print(f"wrote {args.out}")
+
+
+def merge(dirs: list[str], work: Path) -> dict:
+    """Gather the runs (and sample grids) of showdown folders with equal settings into `work`; return the
+    machine they recorded. Refuses folders of other settings and a seed found twice."""
+    import shutil
+
+    work.mkdir(parents=True, exist_ok=True)
+    merged, machine = None, None
+    for d in map(Path, dirs):
+        res = json.loads((d / "results.json").read_text())
+        if merged is None:
+            merged = {"settings": res["settings"], "runs": []}
+        elif {**res["settings"], "seeds": None} != {**merged["settings"], "seeds": None}:
+            raise SystemExit(f"{d} holds a showdown with other settings than {dirs[0]}")
+        have = {(r["family"], r["preset"], r["seed"]) for r in merged["runs"]}
+        twice = [r for r in res["runs"] if (r["family"], r["preset"], r["seed"]) in have]
+        if twice:
+            raise SystemExit(f"{d} repeats runs already merged: {[(r['preset'], r['seed']) for r in twice]}")
+        merged["runs"] += res["runs"]
+        merged["settings"]["seeds"] = sorted(set(merged["settings"]["seeds"]) | set(res["settings"]["seeds"]))
+        machine = machine or res.get("machine")
+        if (d / "grids").is_dir():
+            shutil.copytree(d / "grids", work / "grids", dirs_exist_ok=True)
+    (work / "results.json").write_text(json.dumps(merged, indent=2, default=float) + "\n")
+    return machine
 
 
 if __name__ == "__main__":

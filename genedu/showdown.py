@@ -38,7 +38,7 @@ class Contender:
     family: str  # registry name: "vae", "gan" or "diffusion"
     preset: str  # a preset of that family
     label: str  # how tables and figures name it
-    ema: float | None = None  # EMA decay for training (sampling uses the EMA weights)
+    ema: float | None = None  # EMA decay for training, overriding the preset's recipe (sampling uses the EMA)
     sample_options: dict = field(default_factory=dict)  # passed to model.sample (e.g. DDIM steps)
     likelihood: bool = False  # whether to report a likelihood bound for it (VAE: IWAE; DDPM: its variational bound)
     conditional: bool = False  # sample with balanced requested classes (True) or unconditionally (null label)
@@ -48,22 +48,25 @@ class Contender:
         return f"{self.family}/{self.preset}"
 
 
-# The original notebook's three models and genedu's proper one of each family.
+# The original notebook's three models and genedu's proper recipe of each family: the `laptop` presets
+# (the recipes the references scale up), each trained with its preset's recipe (EMA with warm-up, and the
+# learning-rate schedule; see `Model.recipe`) unless a contender overrides its EMA.
 CONTENDERS = [
     Contender("vae", "seed", "VAE (seed)"),
-    Contender("vae", "conv", "VAE (conv)", likelihood=True),
+    # sampled from its learned prior (a mixture fitted to the training codes after training, lesson 01)
+    Contender("vae", "laptop", "VAE (laptop)", likelihood=True),
     Contender("gan", "seed", "GAN (seed)"),
-    Contender("gan", "dcgan", "GAN (dcgan)"),
+    Contender("gan", "laptop", "GAN (laptop)"),  # hinge loss, spectral norm, two learning rates
     Contender("diffusion", "seed", "Diffusion (seed)"),
-    # EMA 0.995 averages over about 200 steps: short against the showdown's budgets. With 0.999 (1,000
-    # steps) 0.999^717 = 49 % of the average was still the random initial weights after a third of a
-    # 275,000-image budget (717 steps), and its samples scored FID 991 where the raw weights scored 170.
-    Contender("diffusion", "ddpm", "DDPM", ema=0.995, sample_options={"sampler": "ddim", "steps": 50}, likelihood=True),
-    # flow matching on the DDPM's network (the laptop preset is the same 126 k UNet), 10 Euler steps
-    Contender("flow", "laptop", "Flow matching", ema=0.995, sample_options={"method": "euler", "steps": 10}),
+    # the 126 k UNet, cosine schedule, v-prediction; 50 DDIM steps
+    Contender("diffusion", "laptop", "DDPM (laptop)", sample_options={"sampler": "ddim", "steps": 50},
+              likelihood=True),
+    # flow matching on the DDPM's network (the same 126 k UNet), 10 Euler steps
+    Contender("flow", "laptop", "Flow matching (laptop)", sample_options={"method": "euler", "steps": 10}),
 ]
 # Every contender is sampled unconditionally (the DDPM and the flow with their null label), so the
 # conditional models are compared with the unconditional VAE and GAN like with like.
+
 
 def _resolve(contenders) -> list[Contender]:
     _import_families()
@@ -81,15 +84,25 @@ def _resolve(contenders) -> list[Contender]:
 def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None, seconds: float | None,
             stages: int, n_samples: int, out: Path, device, progress: bool = True,
             test_data: MNIST | None = None, likelihood_k: int = 100, likelihood_n: int = 2000,
-            ddim_steps: tuple[int, ...] = (), ddim_samples: int = 2000) -> dict[str, Any]:
+            ddim_steps: tuple[int, ...] = (), ddim_samples: int = 2000,
+            ancestral_steps: int | None = None) -> dict[str, Any]:
     """Train one contender with one seed, in `stages` equal parts of the budget, scoring after each.
 
+    The preset's recipe applies (`Model.recipe`: EMA, learning-rate warm-up and decay, the decay spanning
+    the whole budget, not each stage); the contender's `ema`, if set, overrides the recipe's. After each
+    stage the model's `after_training` runs (a VAE fits its learned prior) before it is sampled.
     The last stage is scored on `n_samples` samples, the earlier ones on fewer (they only draw the
     quality-against-time curve). A diffusion contender sampled with DDIM is also scored at each of
-    `ddim_steps` (on `ddim_samples` samples): quality and time against the number of steps.
+    `ddim_steps` (on `ddim_samples` samples): quality and time against the number of steps; with
+    `ancestral_steps`, also DDPM's ancestral sampler at that many steps (the baseline DDIM is judged by).
     """
     torch.manual_seed(seed)
-    model = MODEL_REGISTRY[contender.family].from_preset(contender.preset)
+    family = MODEL_REGISTRY[contender.family]
+    model = family.from_preset(contender.preset)
+    recipe = family.recipe(contender.preset)
+    if contender.ema is not None:
+        recipe["ema"] = contender.ema
+    whole = {"images": images, "seconds": seconds}
     ckpt = out / "checkpoints" / f"{contender.family}_{contender.preset}_seed{seed}.pt"
     curve, history, report = [], None, {}
     for s in range(1, stages + 1):
@@ -98,9 +111,10 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
             budget["images"] = math.ceil(images * s / stages)
         if seconds is not None:
             budget["seconds"] = seconds * s / stages
-        history = fit(model, data, seed=seed, device=device, ema=contender.ema, checkpoint=ckpt, resume=True,
-                      progress=progress, **budget)
+        history = fit(model, data, seed=seed, device=device, checkpoint=ckpt, resume=True, progress=progress,
+                      lr_decay_over=whole if recipe.get("lr_decay") else None, **recipe, **budget)
         sampler = history.ema.module if history.ema is not None else model
+        sampler.after_training(data, seed=seed)  # e.g. the VAE's learned prior, refitted to this stage's codes
         n_stage = n_samples if s == stages else min(n_samples, max(500, n_samples // 4))
         report = sample_and_score(sampler, contender.sample_options, n_stage, seed=seed,
                                   conditional=contender.conditional)
@@ -130,6 +144,11 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
                                  seed=seed, conditional=contender.conditional)
             result["steps_curve"].append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
                                           "n_samples": r["n"]})
+        if ancestral_steps and contender.family == "diffusion":
+            r = sample_and_score(sampler, {"sampler": "ddpm", "steps": ancestral_steps}, min(ddim_samples, n_samples),
+                                 seed=seed, conditional=contender.conditional)
+            result["ancestral"] = {"steps": ancestral_steps, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
+                                   "n_samples": r["n"]}
     if contender.likelihood and test_data is not None and contender.family == "diffusion":
         # the DDPM's variational bound, on the 8-bit test images (a density on greys, not on binary pixels)
         from .evaluate.likelihood import diffusion_bound
@@ -140,7 +159,7 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
     elif contender.likelihood and test_data is not None:
         from .evaluate.likelihood import iwae_nll
 
-        result["nll_nats"] = float(iwae_nll(model, test_data, k=likelihood_k, n=likelihood_n))
+        result["nll_nats"] = float(iwae_nll(sampler, test_data, k=likelihood_k, n=likelihood_n))
         result["nll_setting"] = (f"IWAE k={likelihood_k}, first {min(likelihood_n, len(test_data))} test images, "
                                  "dynamically binarised")
         result["nll_bpd_binarised"] = result["nll_nats"] / (28 * 28 * math.log(2))
@@ -165,13 +184,15 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
              images: int | None = None, seeds: int | list[int] = 1, n_samples: int = 10_000,
              stages: int = 3, out: str | Path = "showdown", device=None, progress: bool = True,
              data_limit: int | None = None, likelihood_k: int = 100, likelihood_n: int = 2000,
-             ddim_steps: tuple[int, ...] = (10, 25, 50, 100), ddim_samples: int = 2000) -> dict[str, Any]:
+             ddim_steps: tuple[int, ...] = (10, 25, 50, 100), ddim_samples: int = 2000,
+             ancestral_steps: int | None = None) -> dict[str, Any]:
     """Run the showdown; return the results dict (also written to `<out>/results.json`, with a report).
 
     `minutes` (wall clock per run) or `images` (images seen per run) is the budget every contender gets;
     `seeds` is a count or a list; `n_samples` is scored per run (10,000 for the protocol's figures);
     `stages` evaluations along the way draw the quality-against-training-time curve; `data_limit` trains
-    on the first images only (fast mode); `ddim_steps` are the step counts of the DDIM curve.
+    on the first images only (fast mode); `ddim_steps` are the step counts of the DDIM curve, and
+    `ancestral_steps` (e.g. 1000) adds the DDPM's ancestral sampler at that many steps beside it.
     Finished runs are kept in results.json as they end, so a second call with the same settings
     resumes where the first stopped (and a run cut off mid-training continues from its checkpoint);
     a call that only adds seeds trains the new seeds and reports over all of them.
@@ -188,6 +209,12 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
     if stages < 1:
         raise ValueError(f"stages must be at least 1, got {stages}")
     contenders = _resolve(contenders or CONTENDERS)
+    if ancestral_steps is not None:  # DDPM's ancestral sampler takes every step of the schedule, no fewer
+        for c in contenders:
+            T = getattr(MODEL_REGISTRY[c.family].PRESETS[c.preset], "T", None)
+            if c.family == "diffusion" and c.preset != "seed" and ancestral_steps != T:
+                raise ValueError(f"ancestral_steps={ancestral_steps}: {c.label} has a {T}-step schedule, and "
+                                 f"ancestral sampling takes all of them; use ancestral_steps={T} or None")
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seeds:
         raise ValueError("showdown needs at least one seed")
@@ -196,7 +223,7 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
     results_path = out / "results.json"
     settings = {"minutes": minutes, "images": images, "seeds": seeds, "n_samples": n_samples, "stages": stages,
                 "data_limit": data_limit, "likelihood_k": likelihood_k, "likelihood_n": likelihood_n,
-                "ddim_steps": list(ddim_steps), "ddim_samples": ddim_samples,
+                "ddim_steps": list(ddim_steps), "ddim_samples": ddim_samples, "ancestral_steps": ancestral_steps,
                 "contenders": [asdict(c) for c in contenders]}
     results = {"settings": settings, "runs": []}
     if results_path.is_file():  # resume; more seeds than before extend the showdown, other changes are refused
@@ -221,7 +248,7 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
         run = run_one(c, data, seed=seed, images=images, seconds=None if minutes is None else 60 * minutes,
                       stages=stages, n_samples=n_samples, out=out, device=device, progress=progress,
                       test_data=test, likelihood_k=likelihood_k, likelihood_n=likelihood_n,
-                      ddim_steps=tuple(ddim_steps), ddim_samples=ddim_samples)
+                      ddim_steps=tuple(ddim_steps), ddim_samples=ddim_samples, ancestral_steps=ancestral_steps)
         results["runs"].append(run)
         _write_json(results_path, results)  # a finished run is never trained again
     from .evaluate import calibration

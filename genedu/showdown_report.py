@@ -15,7 +15,8 @@ import torch
 if TYPE_CHECKING:
     from .showdown import Contender
 
-METRICS = ["fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "class_kl"]
+# sharpness: 1 = as sharp as real digits (below: blurred, far above: noisy); no "better" direction
+METRICS = ["fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "sharpness", "class_kl"]
 LOWER_IS_BETTER = {"fid", "kid", "class_kl", "nll_nats", "seconds_per_1000", "train_seconds"}
 
 

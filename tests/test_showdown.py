@@ -94,6 +94,7 @@ def test_interrupted_showdown_resumes_without_retraining(tmp_path, monkeypatch):
     (dict(images=100, contenders=[S.Contender("gan", "huge", "?")]), "no preset 'huge'"),
     (dict(images=100, data_limit=0), "data_limit"),
     (dict(images=100, contenders=[S.Contender("pixelcnn", "seed", "?")]), "unknown family"),
+    (dict(images=100, ancestral_steps=50), "ancestral sampling takes all of them"),
 ])
 def test_bad_settings_are_refused(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -109,3 +110,37 @@ def test_cli_showdown(tmp_path, capsys):
     assert (out / "report.md").is_file()
     assert main(["showdown", "--images", "128", "--only", "gan/huge", "--out", str(out)]) == 2
     assert "unknown contender" in capsys.readouterr().err
+
+
+def test_proper_contenders_train_with_their_recipe_and_fit_the_learned_prior(tmp_path, monkeypatch):
+    """The laptop VAE is sampled from its learned prior (fitted after each stage), and a preset's recipe
+    (EMA, warm-up, cosine decay over the whole budget, not each stage) reaches fit."""
+    from genedu.models.vae import VAE
+
+    assert [c.key for c in S.CONTENDERS] == ["vae/seed", "vae/laptop", "gan/seed", "gan/laptop", "diffusion/seed",
+                                             "diffusion/laptop", "flow/laptop"]
+    seen, real_fit = [], S.fit
+
+    def spy(model, data, **kw):
+        seen.append({k: kw.get(k) for k in ("ema", "lr_warmup", "lr_decay", "lr_decay_over", "images")})
+        return real_fit(model, data, **kw)
+
+    fitted, real_after = [], VAE.after_training
+
+    def after(self, data, *, seed=0):
+        real_after(self, data, seed=seed)
+        fitted.append(self.prior_fitted)
+
+    monkeypatch.setattr(S, "fit", spy)
+    monkeypatch.setattr(VAE, "after_training", after)
+    res = S.showdown(contenders=[S.Contender("vae", "laptop", "VAE (laptop)"),
+                                 S.Contender("diffusion", "laptop", "DDPM (laptop)",
+                                             sample_options={"sampler": "ddim", "steps": 2})],
+                     out=tmp_path, **{**TINY, "ddim_steps": ()})
+    assert fitted == [True, True]  # both stages: the prior is refitted to the codes, then sampled from
+    vae, ddpm = seen[:2], seen[2:]
+    assert all(s["ema"] == 0.999 for s in seen)
+    assert [s["images"] for s in vae] == [128, 256]
+    assert all(s["lr_decay"] == "cosine" and s["lr_decay_over"] == {"images": 256, "seconds": None} for s in ddpm)
+    assert all(s["lr_decay_over"] is None for s in vae)  # its recipe has no decay
+    assert res["summary"]["vae/laptop"]["fid"]["n"] == 1
