@@ -96,6 +96,24 @@ def test_memorisation_flags_copies():
     assert fresh["near_copy_share"] < 0.05 and 0.7 < fresh["nn_ratio"] < 1.3
 
 
+def test_sharpness_is_the_laplacian_energy_ratio_and_sees_blur():
+    from genedu.evaluate.metrics import laplacian_energy, sharpness
+
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 2, 2] = 1.0  # one bright pixel: the Laplacian is -4 there and 1 at its 4 neighbours
+    assert laplacian_energy(x).item() == pytest.approx((16 + 4) / 25)
+    assert laplacian_energy(torch.full((2, 1, 6, 6), 0.3)).tolist() == [0.0, 0.0]  # flat: no edges at all
+    real = genedu.load_mnist("test").float(torch.arange(500))
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
+    blurred = torch.nn.functional.conv2d(real, (k[:, None] * k / 256).view(1, 1, 5, 5), padding=2)
+    assert sharpness(real, real) == pytest.approx(1.0)
+    assert sharpness(blurred, real) < 0.5 < 5 < sharpness(torch.rand(500, 1, 28, 28) * 2 - 1, real)
+    e = laplacian_energy(real).mean().item()
+    assert sharpness(blurred, real_energy=e) == pytest.approx(sharpness(blurred, real))
+    with pytest.raises(ValueError, match="real_images or real_energy"):
+        sharpness(real)
+
+
 def test_shipped_classifier_reaches_recorded_accuracy():
     info = E.classifier_info()
     assert info["test_accuracy"] >= 0.993
@@ -136,6 +154,9 @@ def test_evaluate_samples_report_and_bad_inputs():
     floor, noise = rep.calibration
     assert d["fid"] < 0.2 * noise["fid"] and floor["fid"] < 0.2 * noise["fid"]
     assert noise["precision"] < 0.05 and d["precision"] > 0.6
+    # sharpness: real test digits are the yardstick (about 1), training digits the same, noise far above
+    assert 0.9 < d["sharpness"] < 1.1 and 0.9 < floor["sharpness"] < 1.1 and noise["sharpness"] > 5
+    assert "sharpness" in rep.table()
     assert "train vs test (floor)" in rep.table() and "noise (ceiling)" in rep.table()
     with pytest.raises(ValueError, match="shape"):
         E.evaluate_samples(torch.zeros(10, 3, 28, 28))

@@ -11,6 +11,10 @@ feature classifier (`classifier.py`) and returns plain floats. Computation is in
 - Density / coverage (Naeem et al. 2020), k = 5.
 - Memorisation: each sample's distance to its nearest training image, against the same distance
   for held-out test images (a real image that was never trained on).
+- Sharpness (the one pixel-space measure): the mean squared response of the discrete Laplacian, a
+  standard focus / blur measure, as a ratio to the real images' (1 = as sharp as real digits, below 1
+  blurred, far above 1 noisy). Classifier features are built to ignore such detail: a blurred digit
+  still reads as its class, so precision barely moves; this number does.
 
 The nearest-neighbour metrics never build the whole all-pairs distance matrix: they work on blocks of
 `chunk` rows (float32), so 50,000 samples against 50,000 real images need a few hundred MB, not 10 GB.
@@ -198,3 +202,23 @@ def memorisation(train_features, fake_features, test_features, *, near_copy_quan
         "nn_ratio": float(d_fake.median() / d_test.median()),
         "near_copy_share": float((d_fake <= thresh).double().mean()),
     }
+
+
+_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+
+
+def laplacian_energy(images: torch.Tensor) -> torch.Tensor:
+    """Per image (N,): the mean over pixels of the squared discrete Laplacian (4 neighbours, edges
+    replicated), of images (N, 1, H, W) in [-1, 1]. Large for sharp strokes, small for blurred ones."""
+    x = torch.nn.functional.pad(images.float(), (1, 1, 1, 1), mode="replicate")
+    return torch.nn.functional.conv2d(x, _LAPLACIAN.to(x.device)).pow(2).flatten(1).mean(1)
+
+
+def sharpness(images: torch.Tensor, real_images: torch.Tensor | None = None, *, real_energy: float | None = None) -> float:
+    """Mean Laplacian energy of `images` divided by that of `real_images` (or a precomputed `real_energy`):
+    1 for images as sharp as the real ones, below 1 for blurred ones, far above 1 for noise."""
+    if real_energy is None:
+        if real_images is None:
+            raise ValueError("sharpness needs real_images or real_energy to compare with")
+        real_energy = float(laplacian_energy(real_images).mean())
+    return float(laplacian_energy(images).mean()) / real_energy

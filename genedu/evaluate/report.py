@@ -53,6 +53,19 @@ def real_features(split: str = "test", *, data_root=None) -> tuple[torch.Tensor,
     return _REAL[key]
 
 
+_SHARP: dict[tuple, float] = {}
+
+
+def real_sharpness(split: str = "test", *, data_root=None) -> float:
+    """The mean Laplacian energy of an MNIST split's images (what `sharpness` divides by), cached."""
+    key = (split, str(data_root))
+    if key not in _SHARP:
+        from ..data import load_mnist
+
+        _SHARP[key] = float(M.laplacian_energy(load_mnist(split, data_root).float()).mean())
+    return _SHARP[key]
+
+
 def check_samples(samples, *, tol: float = 1e-3) -> torch.Tensor:
     """Validate samples and return them as a float32 CPU tensor; errors say what was expected and found."""
     x = torch.as_tensor(samples)
@@ -111,7 +124,7 @@ class Report:
         return self.metrics[key]
 
     COLUMNS = ("n", "fid", "kid", "inception_score", "class_kl", "precision", "recall", "density",
-               "coverage", "near_copy_share", "nn_ratio")
+               "coverage", "sharpness", "near_copy_share", "nn_ratio")
 
     def table(self) -> str:
         rows = [(self.name, self.metrics)] + [(r["name"], r) for r in self.calibration]
@@ -189,9 +202,14 @@ def calibration(n: int = 10_000, *, reference: str = "test", seed: int = 0, data
         idx = torch.randperm(len(train_f), generator=torch.Generator().manual_seed(seed))[:n]
         floor = _score(train_f[idx], train_p[idx], reference=reference, data_root=data_root,
                        kid_subsets=kid_subsets, seed=seed)
+        from ..data import load_mnist
+
+        real_energy = real_sharpness(reference, data_root=data_root)
+        floor["sharpness"] = M.sharpness(load_mnist("train", data_root).float(idx), real_energy=real_energy)
         noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1
         nf, nl = classifier_outputs(noise)
         ceiling = _score(nf, nl.softmax(1), reference=reference, data_root=data_root, kid_subsets=kid_subsets, seed=seed)
+        ceiling["sharpness"] = M.sharpness(noise, real_energy=real_energy)
         _CALIBRATION[key] = [{"name": "train vs test (floor)", **floor}, {"name": "noise (ceiling)", **ceiling}]
     return _CALIBRATION[key]
 
@@ -216,6 +234,7 @@ def evaluate_samples(samples, *, labels=None, sample_seconds: float | None = Non
     feats, logits = classifier_outputs(x)
     result = _score(feats, logits.softmax(1), reference=reference, data_root=data_root,
                     kid_subsets=kid_subsets, seed=seed)
+    result["sharpness"] = M.sharpness(x, real_energy=real_sharpness(reference, data_root=data_root))
     if labels is not None:
         result["conditional_accuracy"] = float((logits.argmax(1) == labels).double().mean())
     if sample_seconds is not None:
