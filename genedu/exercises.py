@@ -18,6 +18,10 @@ checker                lesson  the learner writes
 ``check_ddim_step``    03      ``fn(x_t, eps_pred, alpha_bar_t, alpha_bar_prev) -> x_prev``: one DDIM step,
                                eta = 0, no clipping (genedu: one step of ``sampling.ddim_sample``)
 ``check_guidance``     03      ``fn(eps_cond, eps_uncond, w) -> eps`` (genedu: ``sampling.guided_eps``)
+``check_flow_target``  03b     ``fn(x0, eps, t) -> (x_t, u_t)``: the straight path and its velocity, the
+                               flow-matching target (genedu: ``models.flow.path_sample``)
+``check_euler_step``   03b     ``fn(velocity, x, t, h) -> x``: one Euler step from t to t - h, backwards in
+                               time (genedu: one step of ``sampling.ode_solve``, "euler")
 =====================  ======  ===========================================================================
 
 ``reference_*`` functions have the learner's signatures and call genedu's code, so a checker compares
@@ -379,6 +383,79 @@ def check_guidance(fn: Callable, *, verbose: bool = True) -> str:
     return _verdict(name, "genedu's sampling.guided_eps", len(ws), worst, verbose)
 
 
+# ---- lesson 03b: the flow-matching target and an Euler step ----------------------------------------------
+
+def reference_flow_target(x0, eps, t):
+    """(x_t, u_t) with genedu's `models.flow.path_sample`: x_t = (1 - t) x0 + t eps, u_t = eps - x0."""
+    from .models.flow import path_sample
+
+    return path_sample(x0, eps, t)
+
+
+def check_flow_target(fn: Callable, *, verbose: bool = True) -> str:
+    """Check fn(x0, eps, t) -> (x_t, u_t), for t (B,) in [0, 1], one time per example, on 2-D points and on
+    MNIST-shaped images: the straight path from data (t = 0) to noise (t = 1) and its velocity, the
+    flow-matching target."""
+    name, worst, n = "check_flow_target", 0.0, 0
+    g = _gen(50)
+    for shape in ((5, 2), (4, 1, 28, 28)):
+        x0, eps = torch.rand(shape, generator=g) * 2 - 1, torch.randn(shape, generator=g)
+        B = shape[0]
+        for case, t in ((f"t = 0 (the data), shape {shape}", torch.zeros(B)),
+                        (f"t = 1 (the noise), shape {shape}", torch.ones(B)),
+                        (f"a different t per example, shape {shape}", torch.linspace(0.1, 0.9, B))):
+            want_x, want_u = reference_flow_target(x0, eps, t)
+            hint = ("t has one value per example, shape (B,): reshape it to (B, 1, ..., 1) before multiplying, "
+                    "t.view(-1, *[1] * (x0.dim() - 1)); x_t = (1 - t) * x0 + t * eps")
+            got = _call(name, fn, case, x0.clone(), eps.clone(), t.clone(), hint=hint)
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise AssertionError(f"{name}, input '{case}': return two tensors (x_t, u_t), got {type(got).__name__}")
+            worst = max(worst, _compare(name, case, "x_t", got[0], want_x, hint + " (t = 0 is data, t = 1 is noise)"))
+            worst = max(worst, _compare(name, case, "u_t", got[1], want_u,
+                                        "u_t is d x_t / dt, the derivative of (1 - t) x0 + t eps in t: eps - x0 "
+                                        "(it points from the data to the noise and does not depend on t)"))
+            n += 1
+    return _verdict(name, "genedu's models.flow.path_sample", n, worst, verbose)
+
+
+def _curved_velocity(x, t):
+    """A fixed velocity field whose paths are curved (it depends on x and on t): Euler's error shows."""
+    return torch.sin(3 * x) * t + 0.5 * x
+
+
+def reference_euler(velocity, x, steps):
+    """x at t = 0 from genedu's `sampling.ode_solve(velocity, x, steps=steps, method="euler")`."""
+    return sampling.ode_solve(velocity, x, steps=steps, method="euler")
+
+
+def reference_euler_step(velocity, x, t, h):
+    """x at time t - h from one Euler step of genedu's `sampling.ode_solve` (which runs from 1 to 0 in steps
+    of 1 / steps): one step on the field rescaled to the interval [t - h, t]."""
+    return sampling.ode_solve(lambda y, s: h * velocity(y, t - h + h * s), x, steps=1, method="euler")
+
+
+def check_euler_step(fn: Callable, *, verbose: bool = True) -> str:
+    """Check fn(velocity, x, t, h) -> x at time t - h (one Euler step of dx/dt = velocity(x, t), t a float,
+    h > 0: backwards in time), by running it as a whole solver from t = 1 to t = 0 against genedu's
+    `sampling.ode_solve(method="euler")` on a constant and on a curved field."""
+    from .sampling import ode_timesteps
+
+    name, worst = "check_euler_step", 0.0
+    g = _gen(60)
+    x1, shift = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
+    cases = [("a constant field, 1 step", (lambda x_, t: shift), 1), ("a curved field, 1 step", _curved_velocity, 1),
+             ("a curved field, 3 steps", _curved_velocity, 3), ("a curved field, 10 steps", _curved_velocity, 10)]
+    hint = "the step goes backwards in time, from t to t - h: x - h * velocity(x, t)"
+    for case, velocity, steps in cases:
+        ts, x = ode_timesteps(steps), x1.clone()
+        for i in range(steps):
+            x = _call(name, fn, case, velocity, x, float(ts[i]), float(ts[i] - ts[i + 1]), hint=hint)
+        worst = max(worst, _compare(name, case, "x at t = 0", x, reference_euler(velocity, x1, steps), hint))
+    return _verdict(name, "genedu's sampling.ode_solve(method='euler')", len(cases), worst, verbose)
+
+
 __all__ = ["implemented", "expect_rejection", "check_elbo", "check_gan_losses", "check_q_sample", "check_l_simple",
            "check_ddim_step", "check_guidance", "reference_elbo", "reference_gan_losses", "reference_q_sample",
-           "reference_l_simple", "reference_ddim_step", "reference_guidance"]
+           "reference_l_simple", "reference_ddim_step", "reference_guidance", "check_flow_target", "check_euler_step",
+           "reference_flow_target", "reference_euler",
+           "reference_euler_step"]

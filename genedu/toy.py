@@ -14,7 +14,6 @@ noise (or the source distribution).
 - :func:`reflow` (Liu et al. 2023, Algorithm 1) and :func:`path_straightness` (their eq. 5, the same
   definition as `genedu.models.flow.path_straightness`).
 - :func:`sliced_wasserstein` and :func:`mmd`: how far a set of samples is from the target distribution.
-- :func:`check_flow_target` and :func:`check_euler_step`: checkers for the lesson's fill-in exercises.
 
 Everything trains in seconds on a CPU: the networks have about 20,000 parameters.
 """
@@ -318,35 +317,3 @@ class ToyDiffusion(nn.Module):
             x = alpha_bar_prev.sqrt() * x0_pred + (1 - alpha_bar_prev).sqrt() * eps_pred
             path.append(x.clone())
         return (x, torch.stack(path)) if return_trajectory else x
-
-
-# ---- checkers for the lesson's fill-in exercises -----------------------------------------------------
-
-
-def check_flow_target(fn: Callable) -> None:
-    """Check a learner's `fn(x0, eps, t) -> (x_t, u_t)` against genedu.models.flow.path_sample on fixed
-    inputs (2-D points and MNIST-shaped images). Raises AssertionError with a hint when it differs."""
-    g = torch.Generator().manual_seed(0)
-    for shape in ((5, 2), (3, 1, 28, 28)):
-        x0, eps = torch.randn(shape, generator=g), torch.randn(shape, generator=g)
-        t = torch.rand(shape[0], generator=g)
-        want_x, want_u = path_sample(x0, eps, t)
-        got_x, got_u = fn(x0, eps, t)
-        assert got_x.shape == want_x.shape, f"x_t has shape {tuple(got_x.shape)}, expected {tuple(want_x.shape)} " \
-                                            "(hint: reshape t to broadcast over the other dimensions)"
-        assert torch.allclose(got_x, want_x, atol=1e-5), "x_t is wrong (hint: t = 0 is data, t = 1 is noise)"
-        assert torch.allclose(got_u, want_u, atol=1e-5), "the target velocity is wrong (hint: d x_t / dt)"
-
-
-def check_euler_step(fn: Callable) -> None:
-    """Check a learner's `fn(velocity, x, t, h) -> x at t - h` by running it as a full solver against
-    genedu.sampling.ode_solve(method="euler") on a curved field, for 1, 3 and 10 steps."""
-    velocity = lambda x, t: torch.sin(3 * x) * t + 0.5 * x  # noqa: E731  a field with curved paths
-    x1 = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
-    for steps in (1, 3, 10):
-        ts, x = ode_timesteps(steps), x1.clone()
-        for i in range(steps):
-            x = fn(velocity, x, float(ts[i]), float(ts[i] - ts[i + 1]))
-        want = ode_solve(velocity, x1, steps=steps, method="euler")
-        assert torch.allclose(x, want, atol=1e-5), f"{steps} Euler steps end elsewhere than ode_solve's " \
-                                                   "(hint: we integrate backwards, from t to t - h)"

@@ -40,6 +40,15 @@ def guidance_ok(eps_cond, eps_uncond, w):
     return eps_uncond + w * (eps_cond - eps_uncond)
 
 
+def flow_target_ok(x0, eps, t):
+    t = t.view(-1, *[1] * (x0.dim() - 1))
+    return (1 - t) * x0 + t * eps, eps - x0
+
+
+def euler_step_ok(velocity, x, t, h):
+    return x - h * velocity(x, t)
+
+
 CASES = [  # checker, genedu's own function, a learner's correct one
     (ex.check_elbo, ex.reference_elbo, elbo_ok),
     (ex.check_gan_losses, ex.reference_gan_losses, gan_ok),
@@ -47,6 +56,8 @@ CASES = [  # checker, genedu's own function, a learner's correct one
     (ex.check_l_simple, ex.reference_l_simple, l_simple_ok),
     (ex.check_ddim_step, ex.reference_ddim_step, ddim_ok),
     (ex.check_guidance, ex.reference_guidance, guidance_ok),
+    (ex.check_flow_target, ex.reference_flow_target, flow_target_ok),
+    (ex.check_euler_step, ex.reference_euler_step, euler_step_ok),
 ]
 
 
@@ -147,6 +158,23 @@ def guidance_swapped(eps_cond, eps_uncond, w):
     return eps_cond + w * (eps_uncond - eps_cond)
 
 
+def flow_target_reversed_velocity(x0, eps, t):  # the velocity pointing from noise to data
+    t = t.view(-1, *[1] * (x0.dim() - 1))
+    return (1 - t) * x0 + t * eps, x0 - eps
+
+
+def flow_target_no_reshape(x0, eps, t):  # t (B,) against (B, 2) or (B, 1, 28, 28): fails to broadcast
+    return (1 - t) * x0 + t * eps, eps - x0
+
+
+def euler_step_forwards(velocity, x, t, h):  # moves forwards in t: adds the velocity
+    return x + h * velocity(x, t)
+
+
+def euler_step_at_the_end(velocity, x, t, h):  # asks the field at the end of the step, t - h
+    return x - h * velocity(x, t - h)
+
+
 WRONG = [  # checker, a wrong function, words the message must contain
     (ex.check_elbo, elbo_std_is_variance, ["recon", "differs", "random posterior"]),
     (ex.check_elbo, elbo_kl_sign, ["kl", "differs"]),
@@ -166,6 +194,10 @@ WRONG = [  # checker, a wrong function, words the message must contain
     (ex.check_ddim_step, ddim_clipped, ["x_prev", "differs", "no clipping"]),
     (ex.check_guidance, guidance_ho_salimans, ["w = 0 (unconditional)", "differs", "genedu's w - 1"]),
     (ex.check_guidance, guidance_swapped, ["w = 0", "differs"]),
+    (ex.check_flow_target, flow_target_reversed_velocity, ["u_t", "differs", "eps - x0"]),
+    (ex.check_flow_target, flow_target_no_reshape, ["raised", "(B, 1, ..., 1)"]),
+    (ex.check_euler_step, euler_step_forwards, ["x at t = 0", "differs", "a constant field, 1 step", "backwards"]),
+    (ex.check_euler_step, euler_step_at_the_end, ["x at t = 0", "differs", "a curved field, 1 step"]),
 ]
 
 
