@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "reference_cpu_sampling.json"))
     p.add_argument("--n", nargs="*", default=[], help="FAMILY=COUNT pairs (default: " +
                    " ".join(f"{k}={v}" for k, v in DEFAULT_N.items()) + ")")
+    p.add_argument("--families", nargs="*", choices=list(DEFAULT_N),
+                   help="only these (their rows replace the same families' rows in --out; the others are kept)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -47,6 +49,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rows = []
     for family, n in counts.items():
+        if args.families and family not in args.families:
+            continue
         load_before = os.getloadavg()[0]
         model = load_reference(family, device="cpu")
         options = sample_options(family)
@@ -63,10 +67,17 @@ def main(argv=None) -> int:
                      "trained_on": info.get("machine"), "recorded_fid": info["evaluation"]["fid"],
                      "recorded_n": info["evaluation"]["n"]})
         print(json.dumps(rows[-1]), flush=True)
-    result = {"what": __doc__.splitlines()[0], "machine": describe_machine("cpu"), "seed": args.seed,
-              "command": " ".join(["python benchmarks/reference_cpu_sampling.py",
-                                   *(argv if argv is not None else sys.argv[1:])]), "rows": rows}
+    command = " ".join(["python benchmarks/reference_cpu_sampling.py", *(argv if argv is not None else sys.argv[1:])])
     out = Path(args.out)
+    if args.families and out.is_file():  # keep the other families' rows, each with the command that made it
+        old = json.loads(out.read_text())
+        for r in old["rows"]:
+            r.setdefault("command", old.get("command"))
+        rows = [r for r in old["rows"] if r["family"] not in args.families] + rows
+    for r in rows:
+        r.setdefault("command", command)
+    result = {"what": __doc__.splitlines()[0], "machine": describe_machine("cpu"), "seed": args.seed,
+              "command": command, "rows": rows}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -41,7 +41,7 @@ def main() -> None:
         print(f"| {family} | `{d['preset']}` | {_short_machine(d.get('machine', ''))} | {d['budget']} "
               f"({d['trained']['seconds'] / 60:.0f} min, {d['trained']['images']:,.0f} images) | {sampler} | "
               f"{e['n']:,} | {e['fid']:.2f} | {e['inception_score']:.2f} | {e['precision']:.3f} | {e['recall']:.3f} | "
-              f"{e['class_kl']:.4f} | {shares} | {acc} | {e['seconds_per_1000']:.1f} | {on_cpu} |")
+              f"{e['class_kl']:.4f} | {shares} | {acc} | {e['seconds_per_1000']:.2g} | {on_cpu} |")
 
 
 if __name__ == "__main__":

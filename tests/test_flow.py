@@ -111,3 +111,28 @@ def test_bad_settings_are_refused():
         FlowConfig(p_uncond=1.0)
     with pytest.raises(ValueError, match="channels"):
         FlowConfig(channels=(12, 16))
+
+
+def test_u_shaped_times_follow_their_density():
+    from genedu.models.flow import U_SHAPE, sample_times
+
+    g = torch.Generator().manual_seed(0)
+    t = sample_times(200_000, "u_shaped", generator=g)
+    assert t.min() >= 0 and t.max() <= 1
+    assert abs(t.mean().item() - 0.5) < 0.01  # symmetric about 1/2
+    # p(t) ~ cosh(a (t - 1/2)): the outer tenth holds cosh-weight far above the middle tenth's
+    hist = torch.histc(t, bins=10, min=0, max=1) / len(t)
+    grid = torch.linspace(0, 1, 10_001)
+    dens = torch.cosh(U_SHAPE * (grid - 0.5))
+    dens = dens / dens.sum()
+    expect = torch.stack([dens[(grid >= i / 10) & (grid < (i + 1) / 10)].sum() for i in range(10)])
+    assert torch.allclose(hist, expect, atol=0.005), (hist, expect)
+    u = sample_times(100_000, "uniform", generator=torch.Generator().manual_seed(0))
+    assert (torch.histc(u, bins=10, min=0, max=1) / len(u) - 0.1).abs().max() < 0.005
+    with pytest.raises(ValueError, match="time sampling must be one of"):
+        sample_times(3, "gaussian")
+    with pytest.raises(ValueError, match="time_sampling must be one of"):
+        FlowConfig(time_sampling="logit")
+    m = Flow.from_preset("laptop", time_sampling="u_shaped")  # the option reaches training
+    x = torch.zeros(4, 1, 28, 28)
+    assert m.loss_per_example(x, torch.arange(4))["t"].shape == (4,)
