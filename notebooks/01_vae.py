@@ -70,6 +70,7 @@ from genedu import VAE, load_mnist
 from genedu.evaluate.likelihood import elbo, iwae_nll
 from genedu.train import train_or_load
 
+# %%
 FAST = fast_mode()
 # THE SWITCH. True: train every model here at the full budgets (the default on a GPU).
 # False (the default on a CPU): train the MLPs briefly and load the shipped reference VAE (trained on a GPU)

@@ -208,6 +208,7 @@ print(f"E_pg[-log D*] = {g_nonsat:.6f};  KL(p_g || p_data) - 2 JS + log 4 + E_pd
 assert abs(V - (-math.log(4) + 2 * js(log_pd, log_pg))) < 1e-5 and abs(g_nonsat - split) < 1e-5
 print(f"at equilibrium (D* = 1/2): D loss 2 log 2 = {2 * math.log(2):.3f}, non-saturating G loss log 2 = {math.log(2):.3f}")
 
+# %%
 # mode seeking: p_data has two modes; three candidate generators
 x_wide = torch.linspace(-20, 40, 12001, dtype=torch.float64)
 normal = lambda mu, sd: torch.distributions.Normal(mu, sd).log_prob(x_wide)  # noqa: E731
@@ -221,6 +222,7 @@ for name, log_q in candidates.items():
     print(f"{name:>26} | {seeking[name]:22.3f} | {kl(log_two_modes, log_q, x_wide):8.3f}")
 assert seeking["both modes (the data)"] < seeking["one mode (collapse)"] < seeking["one broad bump over both"]
 
+# %%
 # saturation: JS against the distance between the two Gaussians, and its gradient
 print(f"{'mu':>4} | JS / log 2 | dJS/dmu")
 js_grad = {}
@@ -475,9 +477,10 @@ picker
 # ## A trained one at once: the shipped reference GAN
 #
 # Training a GAN well takes longer than this lesson's budget on a CPU, so genedu ships one
-# trained model per family, each a `reference` preset trained on a GPU (for the GAN: residual generator and
-# critic, hinge loss with spectral norm, two learning rates, an EMA of the generator) (`genedu/assets/references/`), with the command, budget, seed and evaluation
-# figures it was made with. `load_reference("gan")` gives it at once; the command in its record
+# trained model per family (`genedu/assets/references/`), each a `reference` preset trained on a GPU. For
+# the GAN: residual generator and critic, hinge loss with spectral norm, two learning rates. Its record
+# holds the command, budget, seed and evaluation figures, and which weights ship: the raw generator or an
+# exponential moving average (EMA) of it. All three were scored, and the best one ships (printed below). `load_reference("gan")` gives it at once; the command in its record
 # retrains it from scratch. Below: its samples, a check that a trained model draws every digit, and its
 # FID measured here on `N_FID` samples beside those of the dcgan and the seed GAN trained in this lesson
 # (on a CPU, the dcgan's 250-step demo). FID at 2,000 samples is biased upwards against the recorded
@@ -492,6 +495,8 @@ if has_reference("gan"):
     info = reference_info("gan")
     print(info["command"])
     print({k: round(info["evaluation"][k], 3) for k in ("n", "fid", "inception_score", "precision", "recall", "class_kl")})
+    print("weights shipped:", info["trained"].get("weights", "ema"), "; FID of each on 10,000 samples:",
+          {k: round(v["fid"], 2) for k, v in info.get("weights_scored", {}).items()})
     ref_samples = sample_reference(reference, "gan", 200)
     plots.image_grid(ref_samples[:80], nrow=10, title="the reference GAN, trained by genedu")
     plt.show()

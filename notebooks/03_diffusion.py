@@ -75,6 +75,7 @@ from pathlib import Path
 
 from genedu.reference import has_reference
 
+# %%
 FAST = fast_mode()
 # THE SWITCH. True: train the lesson's DDPM at the full budget and measure that model (the default on a GPU).
 # False (the default on a CPU): a short live training demo, then the measured experiments use the shipped reference.
@@ -568,6 +569,7 @@ def sample_and_measure(steps, guidance=None, n=N_EVAL, seed=1):
     return measure(x, lab, time.perf_counter() - t0)
 
 
+# %%
 real_row = measure(test.float(torch.arange(N_EVAL)), test.labels[:N_EVAL])
 print(f"real test digits: distance {real_row['distance']:.2f}  1-NN accuracy {real_row['accuracy']:.3f}  "
       f"diversity {real_row['diversity']:.2f}")

@@ -37,3 +37,14 @@ def test_lesson_opens_with_a_colab_badge_and_the_one_repository_address(py):
     assert urls == {REPO_URL}, f"{py.name}: REPO_URL must be {REPO_URL!r} (genedu._version.REPO_URL), found {urls}"
     assert 'if "google.colab" in sys.modules' in text, f"{py.name}: install genedu in Colab only"
     assert "fast_mode()" in text, f"{py.name}: the parameters cell must read GENEDU_FAST through fast_mode()"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_code_cells_are_short_enough_to_read(py):
+    """A code cell a learner reads in one go: about 20 lines (at most 25 non-blank ones)."""
+    text = py.read_text()
+    heads = re.findall(r"^# %%.*$", text, flags=re.M)
+    cells = re.split(r"^# %%.*$", text, flags=re.M)[1:]
+    long = [(c.strip().splitlines()[0][:60], n) for h, c in zip(heads, cells) if "[markdown]" not in h
+            for n in [sum(1 for line in c.splitlines() if line.strip())] if n > 25]
+    assert not long, f"{py.name}: code cells over 25 lines (split them where the idea changes): {long}"
