@@ -51,6 +51,25 @@ def run_lesson(name: str, timeout: int) -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
+# reading speeds for the reading-time estimate: technical prose with formulas, and code one reads to
+# understand (not skims); stated, not measured on readers
+WORDS_PER_MINUTE, CODE_LINES_PER_MINUTE = 150, 15
+
+
+def reading_minutes(name: str) -> dict:
+    """An estimate of a lesson's reading time from its jupytext source: the words of its markdown cells at
+    WORDS_PER_MINUTE and its non-blank code lines at CODE_LINES_PER_MINUTE."""
+    import re
+
+    text = (NOTEBOOKS / f"{name}.py").read_text()
+    heads = re.findall(r"^# %%.*$", text, flags=re.M)
+    cells = re.split(r"^# %%.*$", text, flags=re.M)[1:]
+    words = sum(len(c.replace("#", " ").split()) for h, c in zip(heads, cells) if "[markdown]" in h)
+    code = sum(sum(1 for line in c.splitlines() if line.strip()) for h, c in zip(heads, cells) if "[markdown]" not in h)
+    return {"words": words, "code_lines": code,
+            "minutes": round(words / WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("lessons", nargs="*", help="notebook names without .ipynb (default: every lesson)")
@@ -60,11 +79,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.table:
         rows = json.loads(Path(args.out).read_text())["lessons"]
-        print("| lesson | normal mode on a 2-core CPU | load during the run (1 min avg) | finished |")
-        print("|---|---|---|---|")
+        print(f"| lesson | reading time (estimate: {WORDS_PER_MINUTE} words/min, {CODE_LINES_PER_MINUTE} code lines/min) "
+              "| normal mode on a 2-core CPU | load during the run (1 min avg) | finished |")
+        print("|---|---|---|---|---|")
         for name in sorted(rows):
-            r = rows[name]
-            print(f"| {name} | {r['minutes']:.1f} min | {r['load_average_1min'][0]:.1f} -> {r['load_average_1min'][1]:.1f} "
+            r, read = rows[name], reading_minutes(name)
+            print(f"| {name} | {read['minutes']} min ({read['words']:,} words, {read['code_lines']} code lines) "
+                  f"| {r['minutes']:.1f} min | {r['load_average_1min'][0]:.1f} -> {r['load_average_1min'][1]:.1f} "
                   f"| {'yes' if r['ok'] else 'no (failed)'} |")
         return 0
     lessons = args.lessons or sorted(f.stem for f in NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))

@@ -25,6 +25,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=275_000, help="images seen per model and seed")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of 0 .. seeds - 1 (e.g. one "
+                    "seed per folder, run one after another or side by side, then --merge)")
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--stages", type=int, default=3)
     ap.add_argument("--ddim-steps", type=int, nargs="+", default=[10, 25, 50])
@@ -42,7 +44,7 @@ def main():
 
     source_machine = merge(args.merge, Path(args.work)) if args.merge else None
     seeds = sorted({r["seed"] for d in args.merge for r in json.loads((Path(d) / "results.json").read_text())["runs"]}) \
-        if args.merge else args.seeds
+        if args.merge else (args.seed_list or args.seeds)
     res = S.showdown(images=args.images, seeds=seeds, n_samples=args.samples, stages=args.stages,
                      ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples,
                      ancestral_steps=args.ancestral_steps, data_limit=args.data_limit,
@@ -72,7 +74,9 @@ def main():
             "nll_bpd_8bit", "near_copy_share", "ancestral")
     out = {
         "what": "genedu showdown: every family's seed and proper preset under the same images-seen budget",
-        "command": f"python benchmarks/showdown.py --images {args.images} --seeds {len(seeds) if args.merge else args.seeds} --samples {args.samples} "
+        "command": f"python benchmarks/showdown.py --images {args.images} --seeds {len(seeds) if args.merge else args.seeds}"
+                   + (f" --seed-list {' '.join(map(str, args.seed_list))}" if args.seed_list and not args.merge else "")
+                   + f" --samples {args.samples} "
                    f"--stages {args.stages} --ddim-steps {' '.join(map(str, args.ddim_steps))} "
                    f"--ddim-samples {args.ddim_samples}"
                    + (f" --ancestral-steps {args.ancestral_steps}" if args.ancestral_steps else "")
