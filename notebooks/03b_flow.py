@@ -80,6 +80,7 @@ REFLOW_STEPS = 20 if FAST else (2_000 if TRAIN_FROM_SCRATCH else 60)  # optimise
 REFLOW_BATCH = 128 if FAST or TRAIN_FROM_SCRATCH else 64  # images per reflow step
 COUPLING_STEPS = 8 if FAST else (20 if TRAIN_FROM_SCRATCH else 10)  # Heun steps that make each coupling
 DDPM_STEPS = 30 if FAST else 3000  # a laptop DDPM, trained only when genedu ships no reference DDPM
+LATENT_CODES, LATENT_STEPS = (2048, 200) if FAST else (20_000, 1500)  # latent flow: codes and optimiser steps
 CKPT_DIR = Path(tempfile.mkdtemp()) if FAST else Path("checkpoints")  # fast mode never reuses a checkpoint
 print(f"fast mode: {FAST}; train from scratch: {TRAIN_FROM_SCRATCH}; {N_FID} samples per FID point; "
       f"checkpoints in {CKPT_DIR}")
@@ -567,6 +568,54 @@ w1 = flow.sample(8, labels=labels_show[:8], guidance=1.0, **kw)
 w0, uncond = flow.sample(8, labels=labels_show[:8], guidance=0.0, **kw), flow.sample(8, labels=None, **kw)
 print(f"|w=1 - conditional| max {(w1 - cond).abs().max():.1e}; |w=0 - unconditional| max {(w0 - uncond).abs().max():.1e}")
 assert torch.allclose(w1, cond, atol=1e-4) and torch.allclose(w0, uncond, atol=1e-4)
+
+# %% [markdown]
+# ### Latent flow matching: a flow on the VAE's codes
+# A flow need not work on pixels. Lesson 01's VAE maps each digit to a 32-number code; sampled from
+# $\mathcal N(0, I)$, its decoder often lands in holes between the codes of real digits (lesson 01 measured
+# them). Train a flow on the codes themselves instead (the same loss, in 32 dimensions, with a small MLP
+# as velocity field), solve its ODE from noise, and decode: a learned prior, the idea behind latent
+# diffusion (Rombach et al. 2022) and the two-stage VAE (Dai and Wipf 2019). The three ways to draw the
+# shipped VAE's codes are scored on the same number of samples (`N_FID`).
+
+# %%
+from genedu.toy import ToyFlow
+
+if has_reference("vae"):
+    vae = load_reference("vae", device=device)
+    mu, _ = vae.encode_dataset(train, n=LATENT_CODES)  # (n, 32) posterior means of training digits
+    mean, std = mu.mean(0), mu.std(0).clamp(min=1e-3)
+    torch.manual_seed(0)
+    latent_flow = ToyFlow(hidden=512, layers=3, dim=mu.shape[1])
+    t0 = time.perf_counter()
+    latent_losses = latent_flow.fit((mu - mean) / std, steps=LATENT_STEPS, batch_size=512, lr=1e-3)
+    print(f"latent flow: {LATENT_STEPS} steps on {LATENT_CODES:,} codes in {time.perf_counter() - t0:.0f} s; "
+          f"loss {latent_losses[0]:.1f} -> {sum(latent_losses[-50:]) / 50:.1f}")
+
+# %%
+if has_reference("vae"):
+    with torch.no_grad():
+        z = latent_flow.sample(torch.randn(N_FID, mu.shape[1], generator=g(60)), steps=10, method="heun")
+        latent = {"N(0, I) prior": vae.sample(N_FID, prior="normal", generator=g(60)).cpu(),
+                  "latent flow": vae.decode((z * std + mean).to(device)).clamp(-1, 1).cpu(),
+                  "mixture prior (lesson 01)": vae.sample(N_FID, prior="mixture", generator=g(60)).cpu()}
+    latent_fid = {k: fid_of(v) for k, v in latent.items()}
+    print(f"FID ({N_FID} samples): " + ", ".join(f"{k} {v:.1f}" for k, v in latent_fid.items()))
+    same_noise_rows({k: v[:n_show] for k, v in latent.items()})
+    plt.show()
+    assert latent_losses[-1] < latent_losses[0]
+    if not FAST:  # what the text below says (fast mode's 200 steps prove nothing)
+        assert latent_fid["latent flow"] < latent_fid["N(0, I) prior"] / 2
+        assert latent_fid["mixture prior (lesson 01)"] < latent_fid["latent flow"]
+
+# %% [markdown]
+# The flow's codes decode to far better digits than codes drawn from $\mathcal N(0, I)$ (the FIDs above):
+# it has learnt where the codes of real digits lie. On 10,000 samples with a longer training
+# (`benchmarks/results/latent_flow.json`: 4,000 steps, 91 s on a 2-core CPU, seed 0) the repository measured FID 28.6
+# against 89.6 for $\mathcal N(0, I)$, 3.1 times better, and 10.3 for the mixture prior. The mixture is
+# still better here: 50 Gaussians fitted to 32 dimensions are a strong prior already, and the flow's
+# MLP is small and briefly trained. The cost is ten ODE steps of an MLP before one decoder pass: negligible
+# against the decoder.
 
 # %% [markdown]
 # ## Part 5 · Explore
