@@ -318,7 +318,9 @@ def _reflow(out: Path, cfg: dict, time_sampling: str) -> dict:
         torch.save({"x0": c.x0, "labels": c.labels, "eps": c.eps}, tmp)
         tmp.replace(shared)
     else:
-        while not shared.is_file():
+        while not shared.is_file():  # the uniform job writes them; give up when its training time has passed
+            if time.perf_counter() - t_start > cfg["train"]:
+                raise RuntimeError(f"no couplings at {shared}: did the 'reflow' job run and succeed?")
             time.sleep(2)
         d = torch.load(shared)
         c = Couplings(d["x0"], d["labels"], d["eps"])

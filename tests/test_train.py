@@ -194,10 +194,8 @@ def test_ema_with_warmup_forgets_the_initial_weights():
     assert ema.module.weight.item() == pytest.approx(0.9)
 
 
-def test_lr_warmup_and_cosine_decay(monkeypatch):
-    """The learning rate rises linearly over lr_warmup steps, then follows half a cosine to 0 at the budget."""
-    import math
-
+def _lr_spy(monkeypatch):
+    """64 training images, a seed VAE, and the list its train_step fills with the learning rate of each step."""
     data = genedu.load_mnist("train").subset(torch.arange(64))
     model = genedu.VAE.from_preset("seed")
     seen, orig = [], model.train_step
@@ -207,6 +205,14 @@ def test_lr_warmup_and_cosine_decay(monkeypatch):
         return orig(batch, optimizers)
 
     monkeypatch.setattr(model, "train_step", spy)
+    return data, model, seen
+
+
+def test_lr_warmup_and_cosine_decay(monkeypatch):
+    """The learning rate rises linearly over lr_warmup steps, then follows half a cosine to 0 at the budget."""
+    import math
+
+    data, model, seen = _lr_spy(monkeypatch)
     fit(model, data, steps=10, batch_size=8, lr_warmup=4, lr_decay="cosine", progress=False)
     base = model.config.lr
     want = [base * min(1, (s + 1) / 4) * 0.5 * (1 + math.cos(math.pi * s / 10)) for s in range(10)]
@@ -221,15 +227,7 @@ def test_cosine_decay_spans_the_whole_budget_across_stages(monkeypatch, tmp_path
     """A run trained in stages (the showdown's) decays once over its whole budget, not once per stage."""
     import math
 
-    data = genedu.load_mnist("train").subset(torch.arange(64))
-    model = genedu.VAE.from_preset("seed")
-    seen, orig = [], model.train_step
-
-    def spy(batch, optimizers):
-        seen.append(optimizers["opt"].param_groups[0]["lr"])
-        return orig(batch, optimizers)
-
-    monkeypatch.setattr(model, "train_step", spy)
+    data, model, seen = _lr_spy(monkeypatch)
     ckpt = tmp_path / "staged.pt"
     for stage in (1, 2):  # two calls: 6 steps, then on to 12, resuming
         fit(model, data, images=48 * stage, batch_size=8, lr_decay="cosine", lr_decay_over={"images": 96},
