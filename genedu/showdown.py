@@ -104,6 +104,11 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         recipe["ema"] = contender.ema
     whole = {"images": images, "seconds": seconds}
     ckpt = out / "checkpoints" / f"{contender.family}_{contender.preset}_seed{seed}.pt"
+    # each stage's point is kept beside the checkpoint, so a resumed run keeps the points it measured; a
+    # stage the checkpoint has already passed, with no kept point, is skipped rather than measured late
+    points = out / "checkpoints" / f"{contender.family}_{contender.preset}_seed{seed}.curve.json"
+    kept = json.loads(points.read_text()) if ckpt.exists() and points.exists() else []
+    done = _checkpoint_progress(ckpt)
     curve, history, report = [], None, {}
     for s in range(1, stages + 1):
         budget = {}
@@ -111,6 +116,16 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
             budget["images"] = math.ceil(images * s / stages)
         if seconds is not None:
             budget["seconds"] = seconds * s / stages
+        if s < stages:
+            old = [p for p in kept if p.get("stage") == s]
+            if old:
+                curve.append(old[0])
+                continue
+            if done is not None and _passed(done, budget):
+                if progress:
+                    print(f"  {contender.label} seed {seed}, stage {s}/{stages}: skipped (the checkpoint "
+                          f"it resumes from is already past it)")
+                continue
         history = fit(model, data, seed=seed, device=device, checkpoint=ckpt, resume=True, progress=progress,
                       lr_decay_over=whole if recipe.get("lr_decay") else None, **recipe, **budget)
         sampler = history.ema.module if history.ema is not None else model
@@ -118,8 +133,9 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         n_stage = n_samples if s == stages else min(n_samples, max(500, n_samples // 4))
         report = sample_and_score(sampler, contender.sample_options, n_stage, seed=seed,
                                   conditional=contender.conditional)
-        curve.append({"images": history.last("images"), "seconds": history.last("seconds"),
+        curve.append({"stage": s, "images": history.last("images"), "seconds": history.last("seconds"),
                       "fid": report["fid"], "n_samples": n_stage})
+        points.write_text(json.dumps(curve))
         if progress:
             print(f"  {contender.label} seed {seed}, stage {s}/{stages}: {curve[-1]['images']:,.0f} images, "
                   f"{curve[-1]['seconds']:.0f} s, FID {report['fid']:.2f} ({n_stage} samples)")
@@ -164,6 +180,25 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
                                  "dynamically binarised")
         result["nll_bpd_binarised"] = result["nll_nats"] / (28 * 28 * math.log(2))
     return result
+
+
+def _checkpoint_progress(ckpt: Path) -> dict[str, float] | None:
+    """Images seen and seconds trained of an existing training checkpoint (None when there is none)."""
+    from .checkpoint import read_checkpoint
+
+    if not ckpt.exists():
+        return None
+    state = read_checkpoint(ckpt).get("state") or {}
+    return {"images": float(state.get("images", 0)), "seconds": float(state.get("seconds", 0.0)),
+            "batch_size": float(state.get("batch_size", 0))}
+
+
+def _passed(done: dict[str, float], budget: dict[str, float]) -> bool:
+    """Whether a checkpoint has trained past a stage's budget by more than the step that ends the stage
+    (fit stops at the first step that reaches the budget, so a checkpoint saved there is that stage)."""
+    if "images" in budget and done["images"] >= budget["images"] + done["batch_size"]:
+        return True
+    return "seconds" in budget and done["seconds"] > 1.01 * budget["seconds"] + 1.0
 
 
 def sample_and_score(model, sample_options: dict, n: int, *, seed: int = 0, conditional: bool = True) -> dict[str, Any]:

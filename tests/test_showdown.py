@@ -4,6 +4,7 @@ the numbers; an interrupted showdown resumes without retraining what finished; b
 import json
 
 import pytest
+import torch
 
 from genedu import showdown as S
 from genedu.cli import main
@@ -82,6 +83,40 @@ def test_interrupted_showdown_resumes_without_retraining(tmp_path, monkeypatch):
     assert res["summary"]["vae/mlp"]["seeds"] == 2 and res["settings"]["seeds"] == [0, 1]
     with pytest.raises(ValueError, match="other settings"):
         S.showdown(contenders=PAIR, out=tmp_path, **{**TINY, "images": 512})
+
+
+def test_a_run_resumed_mid_budget_keeps_its_curve_honest(tmp_path, monkeypatch):
+    """A run stopped after its checkpoint passed a stage keeps the points it measured (beside the
+    checkpoint) and never reports a later checkpoint as an earlier stage's point."""
+    from genedu.data import load_mnist
+
+    data = load_mnist("train").subset(torch.arange(1024))
+    contender = S.Contender("vae", "seed", "VAE (seed)")
+    kwargs = dict(seed=0, images=768, seconds=None, stages=3, n_samples=100, out=tmp_path, device="cpu",
+                  progress=False)
+    (tmp_path / "checkpoints").mkdir()
+    real, scored = S.sample_and_score, []
+
+    def crash_at_stage_two(*args, **kw):
+        if len(scored) == 1:
+            raise KeyboardInterrupt  # stopped after stage 2's training, before its point was measured
+        scored.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(S, "sample_and_score", crash_at_stage_two)
+    with pytest.raises(KeyboardInterrupt):
+        S.run_one(contender, data, **kwargs)
+    points = tmp_path / "checkpoints" / "vae_seed_seed0.curve.json"
+    first = json.loads(points.read_text())
+    assert [p["stage"] for p in first] == [1]
+    monkeypatch.setattr(S, "sample_and_score", real)
+    run = S.run_one(contender, data, **kwargs)
+    assert [p["stage"] for p in run["curve"]] == [1, 2, 3] and run["curve"][0] == first[0]  # kept, not redone
+    assert [p["images"] for p in run["curve"]] == [256, 512, 768]
+    # the same checkpoint without its kept points: stages 1 and 2 are behind it, so only stage 3 is reported
+    points.unlink()
+    run = S.run_one(contender, data, **kwargs)
+    assert [(p["stage"], p["images"]) for p in run["curve"]] == [(3, 768)]
 
 
 @pytest.mark.parametrize("kwargs, message", [
