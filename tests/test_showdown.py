@@ -173,9 +173,9 @@ def test_proper_contenders_train_with_their_recipe_and_fit_the_learned_prior(tmp
                                              sample_options={"sampler": "ddim", "steps": 2})],
                      out=tmp_path, **{**TINY, "ddim_steps": ()})
     assert fitted == [True, True]  # both stages: the prior is refitted to the codes, then sampled from
-    vae, ddpm = seen[:2], seen[2:]
+    vae = seen[:2]
     assert all(s["ema"] == 0.999 for s in seen)
     assert [s["images"] for s in vae] == [128, 256]
-    assert all(s["lr_decay"] == "cosine" and s["lr_decay_over"] == {"images": 256, "seconds": None} for s in ddpm)
-    assert all(s["lr_decay_over"] is None for s in vae)  # its recipe has no decay
+    assert all(s["lr_decay"] == "cosine" and s["lr_decay_over"] == {"images": 256, "seconds": None} for s in seen)
+    assert all(s["lr_warmup"] == 200 for s in seen)
     assert res["summary"]["vae/laptop"]["fid"]["n"] == 1
