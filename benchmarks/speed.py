@@ -98,8 +98,35 @@ def sample_speed(model, n, **opts):
     return {"n": n, "seconds": round(seconds, 2), "images_per_second": round(n / seconds, 2), **opts}
 
 
+def table(rec: dict) -> str:
+    """The README's table from a recorded JSON: training images/s per preset and variant, and sampling."""
+    rows, order = {}, []
+    for r in rec["training"]:
+        key = (r["family"], r["preset"])
+        if key not in rows:
+            order.append(key)
+        cell = "failed" if "error" in r else f"{r['images_per_second']:,.0f}"
+        if r["variant"] == "torch.compile" and "error" not in r:
+            cell += f" ({r['warmup_seconds']:.0f} s to compile)"
+        rows.setdefault(key, {})[r["variant"]] = cell
+    sampled = {}
+    for r in rec["sampling"]:
+        opts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("family", "preset", "n", "seconds",
+                                                                         "images_per_second"))
+        sampled.setdefault((r["family"], r["preset"]), []).append(
+            f"{r['images_per_second']:,.1f}" + (f" ({opts})" if opts else ""))
+    out = ["| preset | batch | training images/s: default | 1 thread | channels_last | torch.compile | sampling images/s |",
+           "|---|---|---|---|---|---|---|"]
+    for key in order:
+        v, batch = rows[key], next(r.get("batch_size", "") for r in rec["training"] if (r["family"], r["preset"]) == key)
+        out.append(f"| {key[0]} `{key[1]}` | {batch} | {v.get('default', '-')} | {v.get('1 thread', '-')} | "
+                   f"{v.get('channels_last', '-')} | {v.get('torch.compile', '-')} | {'; '.join(sampled.get(key, []))} |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", action="store_true", help="print the README's table from --out and stop")
     ap.add_argument("--out", default="benchmarks/results/speed.json")
     ap.add_argument("--train-steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (they hold torch.compile's work)")
@@ -111,6 +138,9 @@ def main():
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     ap.add_argument("--data-limit", type=int, default=None, help="train on the first images only (a quick check)")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(Path(args.out).read_text())))
+        return
     _import_families()  # the flow family registers on first use
     if args.train_steps < 1 or args.warmup < 1 or args.n < 1 or args.ddpm_n < 1:
         ap.error("--train-steps, --warmup, --n and --ddpm-n must be at least 1")

@@ -64,6 +64,8 @@ def test_speed_benchmark_records_variants_against_the_default(tmp_path, monkeypa
     assert all(r["images_per_second"] > 0 and r["speedup_vs_default"] > 0 for r in rows.values())
     assert rows[("conv", "default")]["speedup_vs_default"] == 1.0
     assert rec["machine"]["cpus"] >= 1 and rec["settings"]["seed"] == 0 and len(rec["sampling"]) == 2
+    lines = speed.table(rec).splitlines()  # the README's table, one row per preset, "-" where a variant is moot
+    assert len(lines) == 4 and lines[2].startswith("| vae `seed` | 128 |") and "| - |" in lines[2]
 
 
 def test_speed_benchmark_refuses_an_unknown_preset(monkeypatch, capsys):
