@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from genedu import showdown as S
+from genedu.models.base import MODEL_REGISTRY, _import_families
 
 
 def main():
@@ -40,7 +41,10 @@ def main():
                     help="showdown folders of the same settings, one seed each (run side by side, e.g. on one "
                          "GPU): their runs and grids are gathered into --work and reported together")
     ap.add_argument("--out", default="benchmarks/results/showdown.json")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a caveat to record with the figures (repeatable), e.g. how the CPU was shared")
     args = ap.parse_args()
+    _import_families()
 
     source_machine = merge(args.merge, Path(args.work)) if args.merge else None
     seeds = sorted({r["seed"] for d in args.merge for r in json.loads((Path(d) / "results.json").read_text())["runs"]}) \
@@ -68,7 +72,8 @@ def main():
         if v["preset"] != "seed":
             kl = v["class_kl"]["mean"]
             targets[f"{key}: class KL under 0.01"] = {"measured": round(kl, 4), "met": kl < 0.01}
-    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "curve", "steps_curve",
+    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe", "curve",
+            "steps_curve",
             "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
             "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised",
             "nll_bpd_8bit", "near_copy_share", "ancestral")
@@ -85,7 +90,9 @@ def main():
                       if (args.likelihood_k, args.likelihood_n) != (100, 2000) else "")
                    + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else ""),
         "settings": res["settings"],
+        "recipes": {c.key: MODEL_REGISTRY[c.family].recipe(c.preset) for c in S.CONTENDERS},
         "machine": res["machine"],
+        "caveats": args.note,
         "calibration": [{k: c[k] for k in ("name", "n", "fid", "kid", "inception_score", "class_kl", "precision",
                                          "recall")} for c in res["calibration"]],
         "summary": summary,

@@ -148,7 +148,7 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
     result = {
         "family": contender.family, "preset": contender.preset, "label": contender.label, "seed": seed,
         "parameters": count_parameters(model), "images_seen": curve[-1]["images"],
-        "train_seconds": curve[-1]["seconds"], "curve": curve,
+        "train_seconds": curve[-1]["seconds"], "curve": curve, "recipe": recipe,
         "final_loss": history.mean("loss", last=50),
         **report,
     }
