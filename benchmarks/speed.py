@@ -107,7 +107,7 @@ def table(rec: dict) -> str:
             order.append(key)
         cell = "failed" if "error" in r else f"{r['images_per_second']:,.0f}"
         if r["variant"] == "torch.compile" and "error" not in r:
-            cell += f" ({r['warmup_seconds']:.0f} s to compile)"
+            cell += f" (first steps {r['warmup_seconds']:.0f} s)"
         rows.setdefault(key, {})[r["variant"]] = cell
     sampled = {}
     for r in rec["sampling"]:
