@@ -23,6 +23,8 @@ Jobs run only when named in --jobs (the six above are the default):
 - reflow, reflow_u: one round of reflow from the *shipped* flow reference, on couplings solved with its
   own sampler, t drawn uniformly (Liu et al.) or U-shaped (Lee et al. 2024); straightness and 1-, 2-, 4-
   and 10-step FID of parent and student; issue 12's target (2 steps within 2x of the parent's 10);
+- vae32: the conv reference VAE as in `vae`, trained in float32 instead of bf16 autocast;
+- vae_amp: the laptop VAE at 275,000 images, bf16 autocast against float32, seeds 0-2 (FID and IWAE);
 - bound: the shipped diffusion reference's variational bound in bits per dim (10,000 test images);
 - showdown0, showdown1, showdown2: one seed each of `genedu showdown` at 275,000 images, 10,000 samples
   (benchmarks/showdown.py --merge reports the three together).
@@ -63,7 +65,8 @@ def write_json(path: Path, obj) -> None:
 # ---- the jobs ------------------------------------------------------------------------------------------
 
 def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, lr_warmup: int,
-           data=None, seed: int = 0, lr_decay: str | None = "cosine", callbacks=(), **overrides):
+           data=None, seed: int = 0, lr_decay: str | None = "cosine", callbacks=(), amp: bool | None = None,
+           **overrides):
     from genedu.models.base import MODEL_REGISTRY, _import_families
     from genedu.train import fit
 
@@ -75,7 +78,7 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
         data = load_mnist("train")
     ckpt = work / f"{family}_{preset}.pt"
     history = fit(model, data, seconds=seconds, seed=seed, ema=ema, lr_warmup=lr_warmup, lr_decay=lr_decay,
-                  checkpoint=ckpt, resume=True, checkpoint_minutes=2, progress=False, callbacks=callbacks)
+                  checkpoint=ckpt, resume=True, checkpoint_minutes=2, progress=False, callbacks=callbacks, amp=amp)
     # the weights come back even if scoring fails or runs past the deadline: export them now, unscored
     # (the scored export below overwrites this one)
     from genedu.reference import export_reference
@@ -84,7 +87,8 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
     trained = {"steps": int(history.last("step")), "images": int(history.last("images")),
                "seconds": round(history.last("seconds"), 1), "seconds_budget": seconds,
                "final_loss_last_100_steps": history.mean("loss", last=100), "ema": ema, "lr_warmup": lr_warmup,
-               "lr_decay": lr_decay, "batch_size": model.config.batch_size, "seed": seed}
+               "lr_decay": lr_decay, "batch_size": model.config.batch_size, "seed": seed,
+               "arithmetic": "bf16 autocast" if (amp if amp is not None else model.device.type == "cuda") else "float32"}
     return model, history.ema.module if history.ema is not None else model, ckpt, trained
 
 
@@ -219,14 +223,14 @@ def job_gan(out: Path, cfg: dict) -> dict:
     return {"reference": _export(chosen, out / "ref", meta), **meta}
 
 
-def _vae(out: Path, cfg: dict, preset: str) -> dict:
+def _vae(out: Path, cfg: dict, preset: str, amp: bool | None = None) -> dict:
     from genedu.data import load_mnist
     from genedu.evaluate.likelihood import elbo, iwae_nll
     from genedu.utils import count_parameters
 
     data = load_mnist("train")
     model, ema, ckpt, trained = _train("vae", preset, out, seconds=cfg["train"], ema=0.999, lr_warmup=0,
-                                       data=data)
+                                       data=data, amp=amp)
     test = load_mnist("test")
     ema.to(model.device)
     scores = {"normal": _score(ema, {}, cfg["samples"])}
@@ -254,6 +258,44 @@ def job_vae(out: Path, cfg: dict) -> dict:
 
 def job_vae_mlp(out: Path, cfg: dict) -> dict:
     return _vae(out, cfg, "mlp_reference")
+
+
+def job_vae32(out: Path, cfg: dict) -> dict:
+    """The conv reference VAE trained in float32 (fit's default on a GPU is bf16 autocast): see vae_amp."""
+    return _vae(out, cfg, "reference", amp=False)
+
+
+def job_vae_amp(out: Path, cfg: dict) -> dict:
+    """Does bf16 autocast hurt the VAE? The laptop VAE with its recipe at the showdown's 275,000 images,
+    trained once with fit's GPU default (bf16 autocast) and once in float32, seeds 0-2, each scored as the
+    showdown scores it (its learned prior's samples: FID, recall) and by its IWAE bound (k=100, 2,000
+    binarised test images)."""
+    from genedu.data import load_mnist
+    from genedu.evaluate.likelihood import iwae_nll
+    from genedu.models.vae import VAE
+    from genedu.train import fit
+
+    data, test = load_mnist("train"), load_mnist("test")
+    images = 2_048 if cfg["fast"] else 275_000
+    k, n_iwae = (5, 100) if cfg["fast"] else (100, 2000)
+    seeds = (0,) if cfg["fast"] else (0, 1, 2)
+    rows = []
+    for seed in seeds:
+        for amp in (True, False) if torch.cuda.is_available() else (False,):  # (bf16 autocast is CUDA-only)
+            torch.manual_seed(seed)
+            model = VAE.from_preset("laptop")
+            h = fit(model, data, images=images, seed=seed, amp=amp, progress=False, **VAE.recipe("laptop"))
+            ema = h.ema.module
+            ema.after_training(data, seed=seed)
+            r = _score(ema, {}, cfg["samples"], seed=seed)
+            rows.append({"seed": seed, "arithmetic": "bf16 autocast" if amp else "float32",
+                         "images": int(h.last("images")), "train_seconds": round(h.last("seconds"), 1),
+                         "final_loss_last_100_steps": h.mean("loss", last=100),
+                         **{m: r[m] for m in ("fid", "recall", "precision", "class_kl") if m in r},
+                         "iwae_nll_nats": float(iwae_nll(ema, test, k=k, n=n_iwae))})
+            write_json(out / "partial.json", rows)
+    return {"budget": f"images={images}", "recipe": VAE.recipe("laptop"), "n_samples": cfg["samples"],
+            "iwae": f"k={k} on the first {n_iwae} test images, dynamically binarised", "rows": rows}
 
 
 def job_study(out: Path, cfg: dict) -> dict:
@@ -404,6 +446,7 @@ def job_showdown2(out: Path, cfg: dict) -> dict:
 
 
 JOBS = {"diffusion": job_diffusion, "flow": job_flow, "gan": job_gan, "vae": job_vae, "vae_mlp": job_vae_mlp,
+        "vae32": job_vae32, "vae_amp": job_vae_amp,
         "study": job_study, "bound": job_bound, "reflow": job_reflow, "reflow_u": job_reflow_u, "showdown0": job_showdown0,
         "showdown1": job_showdown1, "showdown2": job_showdown2}
 
