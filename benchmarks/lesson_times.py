@@ -61,8 +61,19 @@ def execute_one(path: Path, timeout: int) -> int:
         nbformat.write(nb, path.parent / "executed.ipynb")
 
 
+def clean(text: str | None) -> str:
+    """A kernel's error as plain text: no terminal colours, and no folder of this machine (the repository
+    and Python's prefix are named, not spelled out), so the record can be committed."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "")
+    for folder, name in ((str(ROOT), "<repo>"), (sys.prefix, "<python>"), (tempfile.gettempdir(), "<tmp>")):
+        text = text.replace(folder, name)
+    return text
+
+
 def run_lesson(name: str, timeout: int, deadline: float | None = None, keep: Path | None = None,
-               threads: int | None = None) -> dict:
+               threads: int | None = None, fast: bool = False) -> dict:
     """Time one lesson's normal mode from a copy in a fresh temporary folder. `deadline` (time.time()) stops
     it there, recorded as not finished; `keep` receives the executed notebook and the JSON files the lesson
     wrote under checkpoints/ (a showdown's finished runs, say)."""
@@ -70,6 +81,8 @@ def run_lesson(name: str, timeout: int, deadline: float | None = None, keep: Pat
     if not src.is_file():
         raise SystemExit(f"no lesson {src.name} in notebooks/")
     env = {k: v for k, v in os.environ.items() if k != "GENEDU_FAST"}
+    if fast:  # the tests' mode: every cell runs on tiny budgets (a check of a device's code path, not a time)
+        env["GENEDU_FAST"] = "1"
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("GENEDU_DATA", str(ROOT / "data"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))  # genedu, installed or not
@@ -109,8 +122,8 @@ def run_lesson(name: str, timeout: int, deadline: float | None = None, keep: Pat
     ok = proc.returncode == 0 and not stopped
     return {"lesson": name, "seconds": round(seconds, 1), "minutes": round(seconds / 60, 1), "ok": ok,
             "finished": not stopped,
-            "error": None if ok else ("stopped at the deadline, unfinished; " if stopped else "") + (err or "")[-2000:],
-            "mode": "normal (GENEDU_FAST unset)", "machine": describe_machine(),
+            "error": None if ok else ("stopped at the deadline, unfinished; " if stopped else "") + clean(err)[-2000:],
+            "mode": "fast (GENEDU_FAST=1)" if fast else "normal (GENEDU_FAST unset)", "machine": describe_machine(),
             "load_average_1min": [round(load, 2), round(os.getloadavg()[0], 2)],
             "date": time.strftime("%Y-%m-%d")}
 
@@ -146,6 +159,8 @@ def table(cpu_path: Path, gpu_path: Path) -> str:
     def cell(r):
         if r is None:
             return "not measured"
+        if r.get("table_note"):
+            return r["table_note"]
         if not r.get("finished", True):
             return f"unfinished: stopped after {r['minutes']:.1f} min"
         return f"{r['minutes']:.1f} min" + ("" if r["ok"] else " (failed)")
@@ -156,7 +171,8 @@ def table(cpu_path: Path, gpu_path: Path) -> str:
         row = f"| {name} | {read['minutes']} min ({read['words']:,} words, {read['code_lines']} code lines) | {cell(r)}{load} |"
         if card:
             g = gpu.get(name)
-            row += f" {cell(g)}" + (f", beside {', '.join(g['beside'])}" if g and g.get("beside") else "") + " |"
+            row += f" {cell(g)}" + (f", beside {len(g['beside'])} other lesson(s)" if g and g.get("beside") else
+                                    ", alone" if g else "") + " |"
         lines.append(row)
     return "\n".join(lines)
 
@@ -172,6 +188,8 @@ def main(argv=None) -> int:
     p.add_argument("--deadline-minutes", type=float, help="stop whatever still runs then, recorded as unfinished")
     p.add_argument("--keep", help="folder for the executed notebooks and the JSON files the lessons wrote")
     p.add_argument("--threads", type=int, help="OMP_NUM_THREADS for each lesson's kernel (lanes share the CPU)")
+    p.add_argument("--fast", action="store_true", help="run the tests' fast mode instead (GENEDU_FAST=1): "
+                   "checks every cell on this machine's device in minutes; its times are not the README's")
     p.add_argument("--table", action="store_true", help="print the README's table from the JSONs and exit")
     p.add_argument("--execute-one", help=argparse.SUPPRESS)  # internal: run one notebook in this process
     args = p.parse_args(argv)
@@ -211,7 +229,7 @@ def main(argv=None) -> int:
                 return
             with lock:
                 spans[name] = [time.time(), None]
-            r = run_lesson(name, args.timeout, deadline=deadline, keep=keep, threads=args.threads)
+            r = run_lesson(name, args.timeout, deadline=deadline, keep=keep, threads=args.threads, fast=args.fast)
             with lock:
                 spans[name][1] = time.time()
                 record(name, r)

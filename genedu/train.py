@@ -158,6 +158,11 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
+def default_amp(model: GenerativeModel, device: str | torch.device) -> bool:
+    """fit's default for `amp`: bf16 autocast on a CUDA device, unless the model's family opts out (`AUTOCAST`)."""
+    return torch.device(device).type == "cuda" and type(model).AUTOCAST
+
+
 def fit(model: GenerativeModel, data: MNIST, *,
         epochs: float | None = None, steps: int | None = None, images: int | None = None,
         seconds: float | None = None, batch_size: int | None = None, seed: int = 0,
@@ -187,6 +192,8 @@ def fit(model: GenerativeModel, data: MNIST, *,
     `lr_decay_over` is the budget the decay spans when one run is trained in stages, several calls
     that resume (e.g. {"images": 275_000} while this call stops at a third of it); default: this call's.
     `callbacks` are called as `cb(step, model, history)` after every step.
+    `amp` trains under bf16 autocast (CUDA only); by default it is on for a CUDA device where the model's
+    family allows it (`AUTOCAST`: the VAE trains in float32, which measured better there).
     """
     if all(b is None for b in (epochs, steps, images, seconds)):
         raise ValueError("give fit a budget: epochs=, steps=, images= or seconds= (training stops at the first reached)")
@@ -202,7 +209,7 @@ def fit(model: GenerativeModel, data: MNIST, *,
         check_writable(checkpoint, what="checkpoint")
     device = torch.device(device) if device is not None else default_device()
     if amp is None:
-        amp = device.type == "cuda"
+        amp = default_amp(model, device)
     if amp and device.type != "cuda":
         raise ValueError(f"mixed precision (amp=True) is for CUDA only; this run is on {device.type}")
 

@@ -559,7 +559,9 @@ if has_reference("flow"):
 # %% [markdown]
 # ### Guidance, both ends of the dial
 # With $w = 1$ the guided field $v_u + 1\cdot(v_c - v_u)$ is the conditional one; with $w = 0$ it is the
-# unconditional one (labels replaced by the null class). Checked on the same noise:
+# unconditional one (labels replaced by the null class). Checked on the same noise, to float rounding: about
+# 1e-6 on a CPU; on a GPU about 1e-3, since its TF32 convolutions round more coarsely and the guided sampler
+# runs the conditional and unconditional halves as one batch of 16, where the others run 8.
 
 # %%
 kw = dict(noise=same_noise[:8], steps=2, method="euler")
@@ -567,7 +569,8 @@ cond = flow.sample(8, labels=labels_show[:8], **kw)
 w1 = flow.sample(8, labels=labels_show[:8], guidance=1.0, **kw)
 w0, uncond = flow.sample(8, labels=labels_show[:8], guidance=0.0, **kw), flow.sample(8, labels=None, **kw)
 print(f"|w=1 - conditional| max {(w1 - cond).abs().max():.1e}; |w=0 - unconditional| max {(w0 - uncond).abs().max():.1e}")
-assert torch.allclose(w1, cond, atol=1e-4) and torch.allclose(w0, uncond, atol=1e-4)
+tol = 1e-4 if flow.device.type == "cpu" else 1e-2
+assert torch.allclose(w1, cond, atol=tol) and torch.allclose(w0, uncond, atol=tol)
 
 # %% [markdown]
 # ### Latent flow matching: a flow on the VAE's codes

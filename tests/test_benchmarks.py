@@ -73,3 +73,48 @@ def test_speed_benchmark_refuses_an_unknown_preset(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         load("speed").main()
     assert "unknown family/preset" in capsys.readouterr().err
+
+
+def _notebook(path, code):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in code]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_lesson_times_lanes_deadline_and_keep(tmp_path, monkeypatch):
+    """Two lanes side by side: the quick lesson finishes and is timed; the slow one is stopped at the deadline
+    and recorded as unfinished; each names the other as run beside it; the executed notebooks are kept."""
+    times = load("lesson_times")
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    _notebook(lessons / "90_quick.ipynb", ["x = 6 * 7", "assert x == 42"])
+    _notebook(lessons / "91_slow.ipynb", ["import time", "time.sleep(120)"])
+    _notebook(lessons / "92_wrong.ipynb", ["assert 1 == 2, 'the lesson checks itself'"])
+    monkeypatch.setattr(times, "NOTEBOOKS", lessons)
+    out, keep = tmp_path / "t.json", tmp_path / "keep"
+    code = times.main(["--lanes", "90_quick,92_wrong", "91_slow", "--deadline-minutes", "0.5", "--out", str(out),
+                       "--keep", str(keep), "--threads", "1"])
+    rows = json.loads(out.read_text())["lessons"]
+    assert code == 1
+    quick, slow, wrong = rows["90_quick"], rows["91_slow"], rows["92_wrong"]
+    assert quick["ok"] and quick["finished"] and quick["seconds"] < 30 and quick["beside"] == ["91_slow"]
+    assert not slow["ok"] and not slow["finished"] and 25 <= slow["seconds"] < 90
+    assert "unfinished" in slow["error"] and "90_quick" in slow["beside"]
+    assert wrong["finished"] and not wrong["ok"] and "the lesson checks itself" in wrong["error"]
+    assert "\x1b[" not in wrong["error"] and str(ROOT) not in wrong["error"]
+    assert (keep / "90_quick" / "90_quick.ipynb").is_file() and (keep / "91_slow" / "91_slow.ipynb").is_file()
+    assert "mode" in quick and quick["mode"].startswith("normal")
+
+
+def test_lesson_times_refuses_bad_settings(tmp_path, capsys):
+    times = load("lesson_times")
+    for argv, message in ((["--lanes", "00_mnist", "--deadline-minutes", "0"], "positive"),
+                          (["--lanes", "99_nothing"], "no lesson"),
+                          (["00_mnist", "--lanes", "01_vae"], "not both")):
+        with pytest.raises(SystemExit):
+            times.main([*argv, "--out", str(tmp_path / "t.json")])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "t.json").exists()

@@ -319,3 +319,15 @@ def test_train_or_load_checkpoints_every_few_minutes_unless_told(small_train, tm
     train_or_load(_seeded_vae(), small_train, checkpoint=tmp_path / "b.pt", steps=3, checkpoint_every=2)
     assert seen[0]["checkpoint_minutes"] == 5.0  # a disconnect loses minutes, not the run
     assert seen[1]["checkpoint_every"] == 2 and "checkpoint_minutes" not in seen[1]
+
+
+def test_autocast_default_per_family_and_refused_off_cuda(small_train):
+    """fit's `amp` default: bf16 autocast on CUDA for the families that allow it; the VAE measured better in
+    float32 (gpu_references.json, vae_amp) and opts out; never on a CPU, and asking for it there is refused."""
+    from genedu.train import default_amp
+
+    vae, gan = genedu.VAE.from_preset("seed"), genedu.GAN.from_preset("seed")
+    assert default_amp(gan, "cuda") and not default_amp(vae, "cuda")
+    assert not default_amp(gan, "cpu") and not default_amp(vae, torch.device("cpu"))
+    with pytest.raises(ValueError, match="CUDA only"):
+        fit(gan, small_train, steps=1, device="cpu", amp=True, progress=False)
