@@ -2,6 +2,7 @@
 
     python benchmarks/recipe_trial.py --model vae --preset laptop --images 671232 \
         --set lr_decay=cosine lr_warmup=200 --label "cosine decay" --out benchmarks/results/recipe_trials.json
+    python benchmarks/recipe_trial.py --model gan --preset laptop --images 583104 --config lr_g=4e-4 --label ...
 
 A wall-clock budget is only comparable on an idle machine; a budget in images seen is comparable anywhere,
 so a recipe choice for the five-minute run is decided here at the images that five minutes gave
@@ -38,6 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", required=True)
     ap.add_argument("--images", type=int, required=True)
     ap.add_argument("--set", nargs="*", default=[], help="fit options over the recipe, key=value")
+    ap.add_argument("--config", nargs="*", default=[], help="the preset's config overrides, key=value (lr_g=4e-4)")
     ap.add_argument("--sample", nargs="*", default=[], help="sampler options, key=value")
     ap.add_argument("--label", required=True)
     ap.add_argument("--n", type=int, default=2000)
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     if args.images < 1 or args.n < 1:
         ap.error("--images and --n must be at least 1")
     overrides, sample_options = parse_settings(args.set), parse_settings(args.sample)
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in parse_settings(args.config).items()}
 
     import torch
 
@@ -63,7 +66,10 @@ def main(argv=None) -> int:
         ap.error(f"unknown model {args.model!r}; choose from {sorted(MODEL_REGISTRY)}")
     cls = MODEL_REGISTRY[args.model]
     torch.manual_seed(args.seed)
-    model = cls.from_preset(args.preset)  # an unknown preset is refused here, before any data is read
+    try:  # an unknown preset or config field, or a bad value, is refused here, before any data is read
+        model = cls.from_preset(args.preset, **config)
+    except (KeyError, TypeError, ValueError) as e:
+        ap.error(f"{args.model}/{args.preset} {config}: {e}")
     recipe = {**cls.recipe(args.preset), **overrides}
     data = genedu.load_mnist("train")
     started = time.perf_counter()
@@ -77,7 +83,7 @@ def main(argv=None) -> int:
                                             **sample_options).float().cpu() for i in range(0, args.n, 500)])
     report = evaluate_samples(samples, with_calibration=False)
     hist = report["class_histogram"]
-    row = {"model": args.model, "preset": args.preset, "recipe": recipe, "sample_options": sample_options,
+    row = {"model": args.model, "preset": args.preset, "config": config, "recipe": recipe, "sample_options": sample_options,
            "images": history.last("images"), "train_seconds": round(seconds, 1), "seed": args.seed, "n": report["n"],
            "fid": report["fid"], "precision": report["precision"], "recall": report["recall"],
            "class_histogram": hist, "min_share": min(hist), "machine": describe_machine("cpu"),
