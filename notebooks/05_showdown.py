@@ -66,8 +66,10 @@ print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}"
 #
 # **`TRAIN_FROM_SCRATCH` is the one switch.** `True` (the default on a GPU) runs the full showdown: the
 # original's budget, 3 seeds, 10,000 samples scored per run (2,000 if you force it on a CPU, where it
-# takes hours). `False` (the default on a CPU) runs a **short showdown** of a few minutes: the same
-# seven contenders on about 25,000 images each (under half an epoch), one seed, 1,000 samples scored.
+# takes hours). Even on a GPU that is a long run: on one H100, shared with five other lessons, it had
+# finished 11 of its 21 training runs (the VAEs and GANs) after 7.9 minutes
+# (`benchmarks/results/lesson_times_gpu.json`); rerun the lesson and it resumes from its checkpoints.
+# `False` (the default on a CPU) runs a **short showdown** of a few minutes: the same seven contenders on about 25,000 images each (under half an epoch), one seed, 1,000 samples scored.
 # A budget that short measures how far each model gets in half an epoch, not what its family can do:
 # for that, the last part of the lesson loads the **reference models** genedu ships (trained on a GPU)
 # and sets their table beside yours. `GENEDU_FAST=1` (the tests) shrinks everything to seconds: 8
