@@ -68,7 +68,7 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
            data=None, seed: int = 0, lr_decay: str | None = "cosine", callbacks=(), amp: bool | None = None,
            **overrides):
     from genedu.models.base import MODEL_REGISTRY, _import_families
-    from genedu.train import fit
+    from genedu.train import default_amp, fit
 
     _import_families()
     torch.manual_seed(seed)
@@ -88,7 +88,8 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
                "seconds": round(history.last("seconds"), 1), "seconds_budget": seconds,
                "final_loss_last_100_steps": history.mean("loss", last=100), "ema": ema, "lr_warmup": lr_warmup,
                "lr_decay": lr_decay, "batch_size": model.config.batch_size, "seed": seed,
-               "arithmetic": "bf16 autocast" if (amp if amp is not None else model.device.type == "cuda") else "float32"}
+               "arithmetic": "bf16 autocast" if (amp if amp is not None else default_amp(model, model.device))
+               else "float32"}
     return model, history.ema.module if history.ema is not None else model, ckpt, trained
 
 
