@@ -72,7 +72,8 @@ def main():
         if v["preset"] != "seed":
             kl = v["class_kl"]["mean"]
             targets[f"{key}: class KL under 0.01"] = {"measured": round(kl, 4), "met": kl < 0.01}
-    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe", "curve",
+    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe", "config",
+            "curve",
             "steps_curve",
             "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
             "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised",
@@ -91,6 +92,7 @@ def main():
                    + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else ""),
         "settings": res["settings"],
         "recipes": {c.key: MODEL_REGISTRY[c.family].recipe(c.preset) for c in S.CONTENDERS},
+        "config_overrides": {c.key: c.config for c in S.CONTENDERS if c.config},
         "machine": res["machine"],
         "caveats": args.note,
         "calibration": [{k: c[k] for k in ("name", "n", "fid", "kid", "inception_score", "class_kl", "precision",

@@ -200,7 +200,9 @@ def fit(model: GenerativeModel, data: MNIST, *,
     for name, b in (("epochs", epochs), ("steps", steps), ("images", images), ("seconds", seconds)):
         if b is not None and b <= 0:
             raise ValueError(f"budget {name} must be positive, got {b}")
-    batch_size = batch_size or getattr(model.config, "batch_size", 128)
+    batch_size = getattr(model.config, "batch_size", 128) if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if batch_size > len(data):
         raise ValueError(f"batch_size {batch_size} is larger than the data ({len(data)} images)")
     if resume and checkpoint is None:

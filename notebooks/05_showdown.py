@@ -37,6 +37,7 @@ REPO_URL = "https://github.com/genedu-course/genedu"  # must equal genedu._versi
 if "google.colab" in sys.modules:  # in Colab only: install genedu from the repository
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPO_URL}"], check=True)
 
+import json
 import math
 import tempfile
 from dataclasses import replace
@@ -49,6 +50,7 @@ from IPython.display import Markdown, display
 import genedu
 from genedu import plots
 from genedu import showdown as S
+from genedu.models.flow import Flow
 from genedu.reference import has_reference, load_reference, reference_info, sample_options, sample_reference
 from genedu.utils import default_device, fast_mode, seed_everything
 
@@ -105,8 +107,8 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 # |---|---|---|
 # | VAE | 784-400-20 MLP, tanh output, MSE + KL | convolutional encoder and decoder, Bernoulli likelihood, 16 latents; sampled from its learned prior (a 20-component mixture fitted to the training codes, lesson 01) |
 # | GAN | MLP generator and discriminator, BCE, one shared fake batch | convolutional, hinge loss, spectral normalisation, two learning rates (lesson 02) |
-# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | a 126 k-parameter UNet with time and label embeddings, cosine schedule, v-prediction, sampled with 50 DDIM steps (lesson 03) |
-# | flow matching | (none: the original had no flow; its baseline is the DDPM) | the DDPM's 126 k UNet trained on the straight path of lesson 03b, sampled with 10 Euler steps |
+# | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | lesson 03's UNet with a time embedding, cosine schedule, v-prediction, trained unconditionally in batches of 64, sampled with 50 DDIM steps |
+# | flow matching | (none: the original had no flow; its baseline is the DDPM) | the DDPM's UNet trained on the straight path of lesson 03b, the same way, sampled with 10 Euler steps |
 #
 # The proper presets train with their recipe (`Model.recipe(preset)`): an exponential moving average
 # (EMA, lesson 03) of the weights with decay 0.999, which they are sampled from, and for the VAE, the DDPM
@@ -117,11 +119,13 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 # of the recipes whose `reference` presets made the shipped references (at the end of this lesson).
 #
 # Each is trained by the same `fit` loop, scored by the same `evaluate_samples`, and drawn from the same
-# seeded noise for the picture. **Like is compared with like:** the DDPM and the flow are
-# class-conditional networks (labels are dropped 10 % of the time, so each is also an unconditional
-# model), but here every contender is sampled *unconditionally* (the DDPM and the flow with their null
-# label), as the VAE and the GAN are. Their class histograms are then what each model learnt, not what
-# was requested.
+# seeded noise for the picture. **Like is compared with like:** the VAE and the GAN are unconditional
+# models, so the DDPM and the flow are too. Their `laptop` presets are class-conditional networks for
+# guidance (lessons 03 and 03b) that learn the unconditional model only from the 10 % of batches whose
+# labels are dropped; a `Contender`'s `config` overrides the preset, and here both train with
+# `num_classes=0` (no label input: every update teaches the unconditional model) in batches of 64, the
+# GAN's batch. At this showdown's budget each change paid for itself: the next cell prints the trials.
+# Every class histogram below is then what a model learnt, not what was requested.
 #
 # **A trap this comparison fell into once.** An exponential moving average of the weights (EMA) with
 # decay $d$ averages over about $1/(1-d)$ steps, and starts from the random initial weights: after $n$
@@ -134,6 +138,25 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 # average and the initial weights are forgotten within tens of steps whatever $d$ is. That is why the
 # recipes here can keep $d = 0.999$ (checkpoints made before the warm-up averaged without it;
 # `fit(ema_warmup=False)` reproduces them).
+
+# %%
+FAMILIES = {"vae": genedu.VAE, "gan": genedu.GAN, "diffusion": genedu.Diffusion, "flow": Flow}
+for c in S.CONTENDERS:
+    if c.config:  # the overrides are checked: each builds a model, unconditional
+        model = FAMILIES[c.family].from_preset(c.preset, **c.config)
+        assert not model.conditional and model.config.batch_size == 64
+        print(f"{c.label}: the {c.key} preset with {c.config}")
+TRIALS = next((d / "benchmarks" / "results" / "recipe_trials.json" for d in [Path.cwd(), *Path.cwd().parents]
+               if (d / "benchmarks" / "results" / "recipe_trials.json").is_file()), None)
+if TRIALS is not None:  # the trials behind the overrides, as the repository recorded them
+    trials = {label: t for label, t in json.loads(TRIALS.read_text())["trials"].items()
+              if label.startswith("diffusion/laptop") and t["images"] == 275_072}  # this showdown's budget
+    for label, t in sorted(trials.items(), key=lambda kv: -kv[1]["fid"]):
+        print(f"FID {t['fid']:5.1f}  {label}: config {t.get('config', {})}, batch "
+              f"{t['recipe'].get('batch_size', 128)}, seed {t['seed']}, {t['n']:,} samples, {t['machine']}")
+    fid_of = {(t.get("config", {}).get("num_classes", 10), t["recipe"].get("batch_size", 128)): t["fid"]
+              for t in trials.values()}
+    assert fid_of[(0, 64)] < fid_of[(0, 128)] < fid_of[(10, 128)]  # each change paid for itself
 
 # %%
 contenders = S.CONTENDERS
@@ -188,7 +211,7 @@ for v in summary.values():
 # ## Samples on the same noise
 #
 # Every grid below was drawn from the generator seeded 0, so differences come from the models, not
-# the dice. (All are sampled unconditionally, the DDPM and the flow with their null label.)
+# the dice. (All four families are unconditional models here.)
 
 # %%
 grids = {v["label"]: torch.load(OUT / "grids" / f"{v['family']}_{v['preset']}_seed0.pt", weights_only=True)
@@ -273,8 +296,6 @@ assert all(v["fid"]["n"] == SEEDS for v in summary.values())
 # same budget (the goal is at least 20 times better), and DDIM at 50 steps against 1,000 ancestral steps.
 
 # %%
-import json
-
 # the repository's record, found from wherever the notebook runs inside a checkout (notebooks/ or its root)
 RECORDED = next((d / "benchmarks" / "results" / "showdown.json" for d in [Path.cwd(), *Path.cwd().parents]
                  if (d / "benchmarks" / "results" / "showdown.json").is_file()), None)
@@ -375,8 +396,8 @@ if ref_grids:
 # run cannot rank the families this way: after half an epoch every model is still far from what it
 # becomes (its FID is several times its reference's), and the ranking at such budgets says more about
 # which network learns fastest than about the family. (An older full-budget run on a 2-core CPU, made
-# before the flow contender existed, is recorded in the repository's
-# `benchmarks/results/showdown.json`; it is superseded by these references.)
+# three seeds, is printed above from the repository's `benchmarks/results/showdown.json`: at 275,000 images
+# too, every proper model is still far from its reference.)
 
 # %%
 HAVE_ALL = set(ref_info) == {"vae", "gan", "diffusion", "flow"}  # the findings need all four references

@@ -130,6 +130,10 @@ def test_a_run_resumed_mid_budget_keeps_its_curve_honest(tmp_path, monkeypatch):
     (dict(images=100, data_limit=0), "data_limit"),
     (dict(images=100, contenders=[S.Contender("pixelcnn", "seed", "?")]), "unknown family"),
     (dict(images=100, ancestral_steps=50), "ancestral sampling takes all of them"),
+    (dict(images=100, contenders=[S.Contender("diffusion", "laptop", "?", config={"num_clases": 0})]),
+     "does not fit diffusion/laptop"),
+    (dict(images=100, contenders=[S.Contender("flow", "laptop", "?", config={"batch_size": 0})]),
+     "batch_size must be at least 1"),
 ])
 def test_bad_settings_are_refused(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -179,3 +183,21 @@ def test_proper_contenders_train_with_their_recipe_and_fit_the_learned_prior(tmp
     assert all(s["lr_decay"] == "cosine" and s["lr_decay_over"] == {"images": 256, "seconds": None} for s in seen)
     assert all(s["lr_warmup"] == 200 for s in seen)
     assert res["summary"]["vae/laptop"]["fid"]["n"] == 1
+
+
+def test_config_overrides_reach_the_model_and_are_recorded(tmp_path):
+    """The showdown's DDPM and flow are their laptop networks trained unconditionally at batch 64 (like with
+    like against the unconditional VAE and GAN); an override builds the model, names its checkpoint (so a
+    checkpoint of the preset as it is is never resumed) and is recorded with the run."""
+    by_key = {c.key: c for c in S.CONTENDERS}
+    for key in ("diffusion/laptop", "flow/laptop"):
+        assert by_key[key].config == {"num_classes": 0, "batch_size": 64}
+    contender = S.Contender("diffusion", "laptop", "DDPM (laptop)", sample_options={"sampler": "ddim", "steps": 2},
+                            config={"num_classes": 0, "batch_size": 32})
+    res = S.showdown(contenders=[contender], out=tmp_path, **{**TINY, "ddim_steps": ()})
+    run = res["runs"][0]
+    assert run["config"] == {"num_classes": 0, "batch_size": 32}
+    assert run["images_seen"] == 256  # 8 steps of the overridden batch of 32
+    ckpt = tmp_path / "checkpoints" / "diffusion_laptop_batch_size32_num_classes0_seed0.pt"
+    saved = torch.load(ckpt, weights_only=False, map_location="cpu")
+    assert saved["config"]["num_classes"] == 0 and saved["config"]["batch_size"] == 32

@@ -145,6 +145,7 @@ def test_budgets_stop_where_they_say(small_train):
     ({}, "give fit a budget"),
     ({"steps": -1}, "must be positive"),
     ({"steps": 1, "batch_size": 10**6}, "larger than the data"),
+    ({"steps": 1, "batch_size": 0}, "batch_size must be at least 1"),
     ({"steps": 1, "resume": True}, "needs checkpoint"),
     ({"steps": 1, "amp": True, "device": "cpu"}, "CUDA only"),
     ({"steps": 1, "ema": 1.5}, "strictly between 0 and 1"),

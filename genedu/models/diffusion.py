@@ -237,6 +237,8 @@ class DiffusionConfig:
     batch_size: int = 128  # batch size `fit` uses unless told otherwise
 
     def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.schedule not in SCHEDULES:

@@ -75,6 +75,8 @@ class FlowConfig:
     time_sampling: str = "uniform"
 
     def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         self.channels = check_unet_settings(self.channels, self.blocks, self.attention)
         if self.time_sampling not in TIME_SAMPLING:
             raise ValueError(f"time_sampling must be one of {TIME_SAMPLING}, got {self.time_sampling!r}")

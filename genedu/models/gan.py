@@ -64,6 +64,8 @@ class GANConfig:
     d_steps: int = 1  # D updates per G update (each on fresh noise, the same real batch)
 
     def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.arch not in ("mlp", "conv", "resnet"):
             raise ValueError(f"arch must be 'mlp', 'conv' or 'resnet', got {self.arch!r}")
         if self.latent_dim < 1 or self.hidden < 1 or self.width < 1:

@@ -85,6 +85,8 @@ class VAEConfig:
     kl_warmup_steps: int = 0  # > 0: the KL weight rises linearly from 0 to beta over this many train steps (counted by the model); evaluation stays exact
 
     def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1 (the size of z), got {self.latent_dim}; "
                              "use latent_dim=2 to draw the latent space, 20 for the original")
