@@ -294,6 +294,8 @@ assert all(v["fid"]["n"] == SEEDS for v in summary.values())
 # seeds and sample count inside; made by the command it records). In a checkout of the repository the
 # next cell prints its table and its targets: each proper recipe's FID against its seed model's at the
 # same budget (the goal is at least 20 times better), and DDIM at 50 steps against 1,000 ancestral steps.
+# A record is rerun when a contender changes, and that takes hours on a CPU: where a contender has changed
+# since the record was made, the cell says so under the table.
 
 # %%
 # the repository's record, found from wherever the notebook runs inside a checkout (notebooks/ or its root)
@@ -306,7 +308,14 @@ if RECORDED is not None:
     display(Markdown(S.table_markdown(rec["summary"], rec["calibration"])))
     for name, t in rec["targets"].items():
         print(f"{'met    ' if t['met'] else 'missed '} {name}: " + ", ".join(f"{k} {v}" for k, v in t.items() if k != "met"))
-    assert set(rec["summary"]) == {c.key for c in S.CONTENDERS}  # the record is of today's contenders
+    assert set(rec["summary"]) == {c.key for c in S.CONTENDERS}  # the record is of today's contenders...
+    # ...but made with their settings of its day: say so where a contender has changed since
+    then = {f"{c['family']}/{c['preset']}": c for c in rec["settings"]["contenders"]}
+    changed = {c.key: (then[c.key].get("config", {}), c.config) for c in S.CONTENDERS
+               if (then[c.key].get("config", {}), then[c.key]["sample_options"]) != (c.config, c.sample_options)}
+    for key, (old, new) in changed.items():
+        print(f"NOTE: this record's {key} was made with config {old}; the contender is now {new}: "
+              "its row is not yet of today's contender")
     print(f"(read from {RECORDED.relative_to(RECORDED.parents[2])})")
 else:
     print("benchmarks/results/showdown.json is not here (genedu installed without the repository): "
