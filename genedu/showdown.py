@@ -16,10 +16,9 @@ mid-training continues from its checkpoint (`fit(resume=True)`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +87,7 @@ def _resolve(contenders) -> list[Contender]:
             raise ValueError(f"showdown: {c.family} has no preset {c.preset!r}; "
                              f"presets: {sorted(MODEL_REGISTRY[c.family].PRESETS)}")
         try:  # an unknown or impossible override is refused before any data is read
-            dataclasses.replace(MODEL_REGISTRY[c.family].PRESETS[c.preset], **c.config)
+            replace(MODEL_REGISTRY[c.family].PRESETS[c.preset], **c.config)
         except (TypeError, ValueError) as e:
             raise ValueError(f"showdown: {c.label}: the config override {c.config} does not fit "
                              f"{c.family}/{c.preset}: {e}") from None
