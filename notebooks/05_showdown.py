@@ -146,8 +146,16 @@ for c in S.CONTENDERS:
         model = FAMILIES[c.family].from_preset(c.preset, **c.config)
         assert not model.conditional and model.config.batch_size == 64
         print(f"{c.label}: the {c.key} preset with {c.config}")
-TRIALS = next((d / "benchmarks" / "results" / "recipe_trials.json" for d in [Path.cwd(), *Path.cwd().parents]
-               if (d / "benchmarks" / "results" / "recipe_trials.json").is_file()), None)
+
+
+def results_file(name):
+    """A file of the repository's benchmarks/results/, found from wherever the notebook runs inside a
+    checkout (notebooks/ or its root); None outside one (genedu installed without the repository)."""
+    return next((d / "benchmarks" / "results" / name for d in [Path.cwd(), *Path.cwd().parents]
+                 if (d / "benchmarks" / "results" / name).is_file()), None)
+
+
+TRIALS = results_file("recipe_trials.json")
 if TRIALS is not None:  # the trials behind the overrides, as the repository recorded them
     trials = {label: t for label, t in json.loads(TRIALS.read_text())["trials"].items()
               if label.startswith("diffusion/laptop") and t["images"] == 275_072}  # this showdown's budget
@@ -298,9 +306,7 @@ assert all(v["fid"]["n"] == SEEDS for v in summary.values())
 # since the record was made, the cell says so under the table.
 
 # %%
-# the repository's record, found from wherever the notebook runs inside a checkout (notebooks/ or its root)
-RECORDED = next((d / "benchmarks" / "results" / "showdown.json" for d in [Path.cwd(), *Path.cwd().parents]
-                 if (d / "benchmarks" / "results" / "showdown.json").is_file()), None)
+RECORDED = results_file("showdown.json")  # the repository's record
 if RECORDED is not None:
     rec = json.loads(RECORDED.read_text())
     print(f"{rec['machine']['description']}; {rec['settings']['images']:,} images per model; seeds "
