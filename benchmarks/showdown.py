@@ -6,7 +6,9 @@
 Seeds run side by side (one showdown folder each, e.g. benchmarks/gpu_references.py's showdown jobs on one
 GPU) are reported together with --merge DIR... (same settings; --work is where the merged report goes).
 
-Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an interruption), then
+A contender whose sampler changed since its runs finished is scored again from the kept checkpoints with
+--rescore KEY (no training). Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an
+interruption), then
 writes the settings, the machine, the calibration rows, the mean and spread of every figure per
 contender, the quality-against-budget curves, the DDIM curve, the FID ratio of each family's seed preset
 to its proper preset, and the issue's targets each marked met or not, measured.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from genedu import showdown as S
@@ -41,11 +44,25 @@ def main():
                     help="showdown folders of the same settings, one seed each (run side by side, e.g. on one "
                          "GPU): their runs and grids are gathered into --work and reported together")
     ap.add_argument("--out", default="benchmarks/results/showdown.json")
+    ap.add_argument("--rescore", nargs="+", metavar="KEY", default=[],
+                    help="contenders (e.g. diffusion/laptop) whose sampler changed since their runs finished: "
+                         "their runs in every folder are sampled and scored again from the kept checkpoints "
+                         "(genedu.showdown.rescore), not trained again")
     ap.add_argument("--note", action="append", default=[],
                     help="a caveat to record with the figures (repeatable), e.g. how the CPU was shared")
     args = ap.parse_args()
     _import_families()
 
+    for key in args.rescore:
+        contender = next((c for c in S.CONTENDERS if c.key == key), None)
+        if contender is None:
+            ap.error(f"--rescore {key}: no such contender; contenders: {[c.key for c in S.CONTENDERS]}")
+        for folder in args.merge or [args.work]:
+            recorded = json.loads((Path(folder) / "results.json").read_text())["settings"]["contenders"]
+            if any(c == asdict(contender) for c in recorded):
+                print(f"{folder}: {key} is already sampled with {contender.sample_options}")
+                continue
+            S.rescore(folder, contender)
     source_machine = merge(args.merge, Path(args.work)) if args.merge else None
     seeds = sorted({r["seed"] for d in args.merge for r in json.loads((Path(d) / "results.json").read_text())["runs"]}) \
         if args.merge else (args.seed_list or args.seeds)
@@ -77,7 +94,7 @@ def main():
             "steps_curve",
             "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
             "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised",
-            "nll_bpd_8bit", "near_copy_share", "ancestral")
+            "nll_bpd_8bit", "near_copy_share", "ancestral", "rescored")
     out = {
         "what": "genedu showdown: every family's seed and proper preset under the same images-seen budget",
         "command": f"python benchmarks/showdown.py --images {args.images} --seeds {len(seeds) if args.merge else args.seeds}"
@@ -89,7 +106,8 @@ def main():
                    + (f" --data-limit {args.data_limit}" if args.data_limit else "")
                    + (f" --likelihood-k {args.likelihood_k} --likelihood-n {args.likelihood_n}"
                       if (args.likelihood_k, args.likelihood_n) != (100, 2000) else "")
-                   + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else ""),
+                   + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else "")
+                   + (" --rescore " + " ".join(args.rescore) if args.rescore else ""),
         "settings": res["settings"],
         "recipes": {c.key: MODEL_REGISTRY[c.family].recipe(c.preset) for c in S.CONTENDERS},
         "config_overrides": {c.key: c.config for c in S.CONTENDERS if c.config},

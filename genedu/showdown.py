@@ -117,13 +117,10 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
     if contender.ema is not None:
         recipe["ema"] = contender.ema
     whole = {"images": images, "seconds": seconds}
-    # the name carries the config overrides, so a checkpoint of the preset as it is is never resumed here
-    stem = "_".join([contender.family, contender.preset, *(f"{k}{v}" for k, v in sorted(contender.config.items())),
-                     f"seed{seed}"])
-    ckpt = out / "checkpoints" / f"{stem}.pt"
+    ckpt = checkpoint_path(out, contender, seed)
     # each stage's point is kept beside the checkpoint, so a resumed run keeps the points it measured; a
     # stage the checkpoint has already passed, with no kept point, is skipped rather than measured late
-    points = out / "checkpoints" / f"{stem}.curve.json"
+    points = ckpt.with_suffix(".curve.json")
     kept = json.loads(points.read_text()) if ckpt.exists() and points.exists() else []
     done = _checkpoint_progress(ckpt)
     curve, history, report = [], None, {}
@@ -156,32 +153,21 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         if progress:
             print(f"  {contender.label} seed {seed}, stage {s}/{stages}: {curve[-1]['images']:,.0f} images, "
                   f"{curve[-1]['seconds']:.0f} s, FID {report['fid']:.2f} ({n_stage} samples)")
-    grid_labels = torch.arange(64) % 10 if contender.conditional else None
-    with torch.no_grad():  # the same noise for every contender: seeded 0, whatever the run's seed
-        grid = sampler.sample(64, labels=grid_labels, generator=torch.Generator().manual_seed(0),
-                              **contender.sample_options).cpu()
-    (out / "grids").mkdir(exist_ok=True)
-    torch.save(grid, out / "grids" / f"{contender.family}_{contender.preset}_seed{seed}.pt")
     result = {
         "family": contender.family, "preset": contender.preset, "label": contender.label, "seed": seed,
         "parameters": count_parameters(model), "images_seen": curve[-1]["images"],
         "train_seconds": curve[-1]["seconds"], "curve": curve, "recipe": recipe, "config": dict(contender.config),
         "final_loss": history.mean("loss", last=50),
         **report,
+        **_grid_and_steps_curve(contender, sampler, seed=seed, out=out, ddim_steps=ddim_steps,
+                                n=min(ddim_samples, n_samples)),
     }
-    if ddim_steps and (contender.sample_options.get("sampler") == "ddim" or "method" in contender.sample_options):
-        # quality and time against the number of sampler steps: DDIM steps for a DDPM, ODE steps for a flow
-        result["steps_curve"] = []
-        for k in ddim_steps:
-            r = sample_and_score(sampler, {**contender.sample_options, "steps": k}, min(ddim_samples, n_samples),
-                                 seed=seed, conditional=contender.conditional)
-            result["steps_curve"].append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
-                                          "n_samples": r["n"]})
-        if ancestral_steps and contender.family == "diffusion":
-            r = sample_and_score(sampler, {"sampler": "ddpm", "steps": ancestral_steps}, min(ddim_samples, n_samples),
-                                 seed=seed, conditional=contender.conditional)
-            result["ancestral"] = {"steps": ancestral_steps, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
-                                   "n_samples": r["n"]}
+    if "steps_curve" in result and ancestral_steps and contender.family == "diffusion":
+        # the baseline the DDIM curve is judged by: DDPM's ancestral sampler, every step of the schedule
+        r = sample_and_score(sampler, {"sampler": "ddpm", "steps": ancestral_steps}, min(ddim_samples, n_samples),
+                             seed=seed, conditional=contender.conditional)
+        result["ancestral"] = {"steps": ancestral_steps, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"],
+                               "n_samples": r["n"]}
     if contender.likelihood and test_data is not None and contender.family == "diffusion":
         # the DDPM's variational bound, on the 8-bit test images (a density on greys, not on binary pixels)
         from .evaluate.likelihood import diffusion_bound
@@ -197,6 +183,91 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
                                  "dynamically binarised")
         result["nll_bpd_binarised"] = result["nll_nats"] / (28 * 28 * math.log(2))
     return result
+
+
+def _grid_and_steps_curve(contender: Contender, sampler, *, seed: int, out: Path, ddim_steps, n: int) -> dict:
+    """Save the contender's sample grid (the same noise for every contender: seeded 0, whatever the run's
+    seed) and, for a sampler with steps (DDIM for a DDPM, an ODE solver for a flow), score it at each of
+    `ddim_steps` on n samples: quality and time against the number of steps ({"steps_curve": [...]})."""
+    grid_labels = torch.arange(64) % 10 if contender.conditional else None
+    with torch.no_grad():
+        grid = sampler.sample(64, labels=grid_labels, generator=torch.Generator().manual_seed(0),
+                              **contender.sample_options).cpu()
+    (out / "grids").mkdir(exist_ok=True)
+    torch.save(grid, out / "grids" / f"{contender.family}_{contender.preset}_seed{seed}.pt")
+    if not ddim_steps or not (contender.sample_options.get("sampler") == "ddim" or "method" in contender.sample_options):
+        return {}
+    curve = []
+    for k in ddim_steps:
+        r = sample_and_score(sampler, {**contender.sample_options, "steps": k}, n, seed=seed,
+                             conditional=contender.conditional)
+        curve.append({"steps": k, "fid": r["fid"], "seconds_per_1000": r["seconds_per_1000"], "n_samples": r["n"]})
+    return {"steps_curve": curve}
+
+
+def rescore(out: str | Path, contender: Contender, *, device=None, progress: bool = True) -> list[dict[str, Any]]:
+    """Sample and score a finished contender again with new `sample_options`, from the checkpoints a showdown
+    in `out` kept: a sampler is chosen after training, so changing it needs no training. The contender must
+    match the recorded one in all but its sample_options. Each of its runs gets new samples' figures, grid
+    and steps curve; what the sampler does not change is kept (the likelihood bound, the ancestral baseline,
+    the earlier stages of the training curve, which say what they were sampled with), and the run records
+    `rescored` (the options and FID before). results.json is rewritten with the contender's new settings,
+    so the showdown called with them resumes, finds every run done, and reports them."""
+    from .checkpoint import load_model
+
+    out = Path(out)
+    path = out / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: rescore needs a finished showdown's folder")
+    results = json.loads(path.read_text())
+    settings = results["settings"]
+    saved = [Contender(**c) for c in settings["contenders"]]
+    old = next((c for c in saved if c.key == contender.key), None)
+    if old is None or replace(old, sample_options=contender.sample_options, label=contender.label) != contender:
+        raise ValueError(f"rescore: {out} has no contender like {contender} apart from its sample options "
+                         f"(recorded: {[asdict(c) for c in saved]})")
+    runs = [r for r in results["runs"] if (r["family"], r["preset"]) == (contender.family, contender.preset)]
+    ckpts = {r["seed"]: checkpoint_path(out, contender, r["seed"]) for r in runs}
+    missing = [p.name for p in ckpts.values() if not p.is_file()]
+    if not runs or missing:
+        raise FileNotFoundError(f"rescore: {out} has {len(runs)} finished {contender.label} run(s); missing "
+                                f"checkpoints: {missing}")
+    device = torch.device(device) if device is not None else default_device()
+    data = load_mnist("train")
+    if settings.get("data_limit") is not None:
+        data = data.subset(torch.arange(min(settings["data_limit"], len(data))))
+    for run in runs:
+        seed = run["seed"]
+        sampler = load_model(ckpts[seed], device=device)  # its EMA weights, as the showdown sampled
+        sampler.after_training(data, seed=seed)
+        report = sample_and_score(sampler, contender.sample_options, settings["n_samples"], seed=seed,
+                                  conditional=contender.conditional)
+        before = {"sample_options": old.sample_options, "fid": run["fid"]}
+        n_ddim = min(settings["ddim_samples"], settings["n_samples"])
+        run.update(report)
+        run.update(_grid_and_steps_curve(contender, sampler, seed=seed, out=out, n=n_ddim,
+                                         ddim_steps=tuple(settings["ddim_steps"])))
+        run["label"] = contender.label
+        for point in run["curve"][:-1]:
+            point.setdefault("sample_options", old.sample_options)
+        run["curve"][-1]["fid"] = report["fid"]
+        run["rescored"] = before
+        if progress:
+            print(f"  {contender.label} seed {seed} rescored with {contender.sample_options}: FID "
+                  f"{before['fid']:.2f} -> {report['fid']:.2f}")
+    settings["contenders"] = [asdict(contender if c.key == contender.key else c) for c in saved]
+    for k in ("summary", "verdicts", "calibration"):  # recomputed by the showdown that reports them
+        results.pop(k, None)
+    _write_json(path, results)
+    return runs
+
+
+def checkpoint_path(out: str | Path, contender: Contender, seed: int) -> Path:
+    """Where a showdown in folder `out` keeps the training checkpoint of one contender and seed. The name
+    carries the contender's config overrides, so a checkpoint of the preset as it is is never resumed."""
+    stem = "_".join([contender.family, contender.preset, *(f"{k}{v}" for k, v in sorted(contender.config.items())),
+                     f"seed{seed}"])
+    return Path(out) / "checkpoints" / f"{stem}.pt"
 
 
 def _checkpoint_progress(ckpt: Path) -> dict[str, float] | None:

@@ -201,3 +201,36 @@ def test_config_overrides_reach_the_model_and_are_recorded(tmp_path):
     ckpt = tmp_path / "checkpoints" / "diffusion_laptop_batch_size32_num_classes0_seed0.pt"
     saved = torch.load(ckpt, weights_only=False, map_location="cpu")
     assert saved["config"]["num_classes"] == 0 and saved["config"]["batch_size"] == 32
+
+
+def test_a_new_sampler_is_scored_from_the_kept_checkpoints_without_training(tmp_path, monkeypatch):
+    """rescore: a finished DDPM sampled again with other sample_options (DDIM's eta) from its checkpoint;
+    its figures, grid and steps curve are new, the likelihood bound and the ancestral baseline are kept, the
+    run says what it was before, and the showdown with the new contender reports it without training."""
+    ddim = S.Contender("diffusion", "ddpm", "DDPM", ema=0.9, sample_options={"sampler": "ddim", "steps": 3},
+                       likelihood=True, config={"num_classes": 0})
+    kwargs = {**TINY, "ancestral_steps": None}
+    first = S.showdown(contenders=[ddim], out=tmp_path, **kwargs)["runs"][0]
+    grid_before = torch.load(tmp_path / "grids" / "diffusion_ddpm_seed0.pt")
+    eta1 = S.replace(ddim, sample_options={"sampler": "ddim", "steps": 3, "eta": 1.0})
+    with pytest.raises(ValueError, match="no contender like"):  # another network is not a new sampler
+        S.rescore(tmp_path, S.replace(eta1, config={"num_classes": 10}), progress=False)
+    with pytest.raises(ValueError, match="other settings"):  # the showdown alone refuses the changed sampler
+        S.showdown(contenders=[eta1], out=tmp_path, **kwargs)
+    [run] = S.rescore(tmp_path, eta1, device="cpu", progress=False)
+    assert run["rescored"] == {"sample_options": {"sampler": "ddim", "steps": 3}, "fid": first["fid"]}
+    assert run["fid"] != first["fid"] and run["curve"][-1]["fid"] == run["fid"]
+    assert run["curve"][0]["sample_options"] == {"sampler": "ddim", "steps": 3}  # an earlier stage says so
+    assert [p["steps"] for p in run["steps_curve"]] == [2, 4] and run["steps_curve"] != first["steps_curve"]
+    assert run["nll_bpd_8bit"] == first["nll_bpd_8bit"] and run["images_seen"] == first["images_seen"]
+    assert not torch.equal(torch.load(tmp_path / "grids" / "diffusion_ddpm_seed0.pt"), grid_before)
+
+    def no_training(*args, **kw):
+        raise AssertionError("a rescored run was trained again")
+
+    monkeypatch.setattr(S, "run_one", no_training)
+    res = S.showdown(contenders=[eta1], out=tmp_path, **kwargs)
+    assert res["summary"]["diffusion/ddpm"]["fid"]["mean"] == pytest.approx(run["fid"])
+    (tmp_path / "checkpoints" / "diffusion_ddpm_num_classes0_seed0.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="missing checkpoints"):
+        S.rescore(tmp_path, S.replace(eta1, sample_options={"sampler": "ddim", "steps": 5}), progress=False)
