@@ -283,20 +283,17 @@ from genedu.widgets import shown_png
 toy_explorer = toy_steps_explorer(samplers, toy_eps[:300], target, steps=2)
 toy_explorer
 
-# %%
-png_before, sw_before = shown_png(toy_explorer.output), dict(toy_explorer.distances)
-toy_explorer.steps.value = 16
-assert shown_png(toy_explorer.output) != png_before  # the slider redrew the paths
-assert toy_explorer.paths["flow (Euler)"].shape == (17, 300, 2)
-assert toy_explorer.distances["DDPM (DDIM)"] < sw_before["DDPM (DDIM)"]  # more steps: DDIM catches up
-toy_explorer.steps.value = 2
-
 # %% [markdown]
 # ### Reflow in 2-D
 # The flow's paths above bend: lines from noise points on one side cross to Gaussians on the other, and
 # the field averages them. Reflow (`genedu.toy.reflow`): solve the trained ODE from 2,000 fresh noise points
-# to their ends, and train a copy of the flow on those fixed pairs. Then measure straightness
-# (`genedu.toy.path_straightness`, the definition of `genedu.models.flow.path_straightness`) and sample in 1, 2, 4 steps.
+# to their ends, and train a copy of the flow on those fixed pairs. Then measure how straight the paths are
+# (`genedu.toy.path_straightness`, the definition of `genedu.models.flow.path_straightness`), two ways:
+# - **straightness** $S$: the mean over each path of $\lVert (x_1 - x_0) - v(x_t, t)\rVert^2$ per coordinate
+#   (Liu et al. 2023, eq. 5), 0 exactly when every path is a straight line travelled at constant speed;
+# - **length ratio**: a path's length over the distance between its ends, 1 for a straight line;
+#
+# and sample in 1, 2, 4 steps.
 
 # %%
 from genedu.flow_plots import straightness_bars
@@ -398,13 +395,6 @@ from genedu.flow_plots import interpolation_slider
 
 interp = interpolation_slider(flow, test.float(torch.arange(1)), label=int(test.labels[0]), t=0.5)
 interp
-
-# %%
-interp.t.value = 0.0
-assert interp.error < 1e-6  # t = 0: x_t is the digit, and x_t - 0 * v is too
-interp.t.value = 1.0
-assert torch.allclose(interp.x_t, torch.randn(1, 1, 28, 28, generator=g(0)))  # t = 1: x_t is the noise
-interp.t.value = 0.5
 
 # %% [markdown]
 # ## Part 4 · Flow against DDPM on MNIST, from the same noise
@@ -631,15 +621,6 @@ from genedu.flow_plots import flow_sampler_explorer
 explorer = flow_sampler_explorer(flow, n=20, steps=4, max_steps=50)
 explorer
 
-# %%
-before = explorer.samples.clone()
-explorer.steps.value = 1
-assert explorer.samples.shape == (20, 1, 28, 28) and not torch.equal(explorer.samples, before)
-explorer.method.value = "heun"
-explorer.guidance.value = 3.0
-assert explorer.samples.min() >= -1 and explorer.samples.max() <= 1
-explorer.steps.value = 4
-
 # %% [markdown]
 # ## Strengths and limitations, measured
 # The numbers below are computed in this run (in fast mode the MNIST flow has trained for seconds, so its
@@ -723,11 +704,14 @@ if FAST:  # the tests: the hidden solutions pass, whatever a learner wrote in th
 # 1. *Schedules.* Train `ToyDiffusion("cosine")` and sample it with DDIM at 1 to 32 steps with and without
 #    `clip_x0`. Why does the cosine schedule need the clip even more? (Hint: print `schedule.alpha_bar[-1]`.)
 # 2. *Solvers at equal cost.* On the 2-D flow, compare Euler with $2k$ steps against Heun with $k$ steps
-#    (`method="heun"`): which is closer to the data, for $k = 1, 2, 4$?
+#    (`method="heun"`): which is closer to the data, for $k = 1, 2, 4$? (Hint: both cost $2k$ network calls;
+#    sample each from the same noise and measure `genedu.toy.sliced_wasserstein` to the target, as above.)
 # 3. *Reflow twice.* Apply `genedu.toy.reflow` to `toy_flow2` (a 3-rectified flow). Does straightness keep
 #    falling, and does the 1-step distance? (Hint: compare each with the previous one and with the floor.)
 # 4. *Guidance.* With the explorer, find the guidance scale where the MNIST flow's digits stop getting more
-#    recognisable; measure `conditional_accuracy` and FID with `evaluate_samples` at three scales.
+#    recognisable; measure `conditional_accuracy` and FID with `evaluate_samples` at three scales. (Hint:
+#    sample with `guidance=w` and class-balanced `labels`, the same count at every scale; FID rises once
+#    guidance costs diversity while the accuracy has stopped rising.)
 # 5. *Between distributions.* Train a flow from `checkerboard` to `two_moons`. Then reflow it: what happens
 #    to its length ratio? (Hint: `genedu.toy.path_straightness` takes the starting points as `eps`.)
 
@@ -742,3 +726,32 @@ if FAST:  # the tests: the hidden solutions pass, whatever a learner wrote in th
 #   precision above); on the 2-D data the flow was closer to the data than DDIM at 2, 4 and 8 steps.
 # - Classifier-free guidance mixes two velocities exactly as it mixes two noise predictions.
 # - Next: lesson 04 evaluates every family with one protocol, and lesson 05 puts them side by side.
+
+# %% [markdown]
+# ## Checks the tests run (you can skip this)
+# The widgets above, driven the way a learner's hand would drive them: the 2-D steps explorer, the
+# interpolation slider and the MNIST sampler explorer.
+
+# %%
+png_before, sw_before = shown_png(toy_explorer.output), dict(toy_explorer.distances)
+toy_explorer.steps.value = 16
+assert shown_png(toy_explorer.output) != png_before  # the slider redrew the paths
+assert toy_explorer.paths["flow (Euler)"].shape == (17, 300, 2)
+assert toy_explorer.distances["DDPM (DDIM)"] < sw_before["DDPM (DDIM)"]  # more steps: DDIM catches up
+toy_explorer.steps.value = 2
+
+# %%
+interp.t.value = 0.0
+assert interp.error < 1e-6  # t = 0: x_t is the digit, and x_t - 0 * v is too
+interp.t.value = 1.0
+assert torch.allclose(interp.x_t, torch.randn(1, 1, 28, 28, generator=g(0)))  # t = 1: x_t is the noise
+interp.t.value = 0.5
+
+# %%
+before = explorer.samples.clone()
+explorer.steps.value = 1
+assert explorer.samples.shape == (20, 1, 28, 28) and not torch.equal(explorer.samples, before)
+explorer.method.value = "heun"
+explorer.guidance.value = 3.0
+assert explorer.samples.min() >= -1 and explorer.samples.max() <= 1
+explorer.steps.value = 4
