@@ -133,6 +133,55 @@ def speed_bars(results: dict[str, float], *, unit: str = "images / s", title: st
 
 # ---- lesson 01: VAE -----------------------------------------------------------------------------
 
+def vae_diagram(x=None, recon=None, *, title: str = "a VAE, and the two terms of its loss"):
+    """The VAE as a picture: x -> encoder q(z|x) -> (mu, sigma) -> z = mu + sigma * eps -> decoder p(x|z) ->
+    reconstruction, with where the ELBO's two terms are measured (kl between q(z|x) and the prior, recon
+    between x and the decoder's output). `x` and `recon` (1, 28, 28) images in [-1, 1], if given, are drawn
+    at the two ends. Returns the figure."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    ax.set(xlim=(0, 11), ylim=(0, 3.4), title=title)
+    ax.axis("off")
+
+    def box(x0, text, color, w=1.5):
+        ax.add_patch(FancyBboxPatch((x0, 1.1), w, 1.0, boxstyle="round,pad=0.05", fc=color, ec="k", alpha=0.9))
+        ax.text(x0 + w / 2, 1.6, text, ha="center", va="center", fontsize=10)
+
+    def arrow(x0, x1, y=1.6):
+        ax.add_patch(FancyArrowPatch((x0, y), (x1, y), arrowstyle="-|>", mutation_scale=14, lw=1.4))
+
+    def image(img, x0, label):
+        if img is None:
+            ax.text(x0 + 0.5, 1.6, label, ha="center", va="center", fontsize=12)
+            return
+        arr = torch.as_tensor(img).detach().float().cpu().reshape(28, 28).numpy()
+        ax.imshow(arr, cmap="gray", vmin=-1, vmax=1, extent=(x0, x0 + 1.0, 1.1, 2.1))
+        ax.text(x0 + 0.5, 0.9, label, ha="center", va="top", fontsize=10)
+
+    image(x, 0.1, "$x$")
+    arrow(1.15, 1.55)
+    box(1.6, "encoder\n$q_\\phi(z \\mid x)$", "#cfe2f3")
+    arrow(3.15, 3.55)
+    box(3.6, "$\\mu(x)$, $\\sigma(x)$", "#fff2cc", w=1.3)
+    arrow(4.95, 5.35)
+    box(5.4, "$z = \\mu + \\sigma \\odot \\varepsilon$", "#fff2cc", w=1.6)
+    ax.text(6.2, 2.75, "$\\varepsilon \\sim \\mathcal{N}(0, I)$: the only randomness\n(reparameterisation)",
+            ha="center", va="center", fontsize=9)
+    ax.add_patch(FancyArrowPatch((6.2, 2.45), (6.2, 2.15), arrowstyle="-|>", mutation_scale=12, lw=1.2))
+    arrow(7.05, 7.45)
+    box(7.5, "decoder\n$p_\\theta(x \\mid z)$", "#d9ead3")
+    arrow(9.05, 9.45)
+    image(recon, 9.5, "reconstruction")
+    ax.text(4.25, 0.55, "kl $= \\mathrm{KL}(q_\\phi(z \\mid x)\\,\\|\\,p(z))$, $p(z) = \\mathcal{N}(0, I)$",
+            ha="center", fontsize=10, color="C0")
+    ax.text(8.3, 0.35, "recon $= -\\log p_\\theta(x \\mid z)$", ha="center", fontsize=10, color="C2")
+    ax.text(5.5, 0.05, "loss $=$ recon $+$ kl $= -$ELBO;  sampling: $z \\sim p(z)$, then the decoder alone",
+            ha="center", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def vae_losses(history, *, smooth: int = 20, title: str = "VAE loss per image: reconstruction vs KL"):
     """The two terms of the (negative) ELBO during training: recon and KL, per image, smoothed."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -335,3 +335,22 @@ def genedu_binarize(x):
     from genedu import binarize
 
     return binarize(x, generator=torch.Generator().manual_seed(0))
+
+
+def test_vae_diagram_names_both_loss_terms_and_draws_the_images_given(batch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genedu.plots import vae_diagram
+
+    x = batch[0][0]
+    bare, with_images = vae_diagram(), vae_diagram(x, -x)
+    texts = " ".join(t.get_text() for t in bare.axes[0].texts)
+    for term in ("encoder", "decoder", "reparameterisation", "recon", "kl", "ELBO"):
+        assert term in texts
+    assert len(bare.axes[0].images) == 0 and len(with_images.axes[0].images) == 2
+    shown = with_images.axes[0].images[0].get_array()
+    assert torch.allclose(torch.as_tensor(shown.data), x.reshape(28, 28))  # the digit given, not a stand-in
+    plt.close("all")
