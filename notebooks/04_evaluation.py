@@ -157,6 +157,8 @@ assert r["one class"]["recall"] < 0.3 < r["real (unseen)"]["recall"]            
 assert r["one class"]["coverage"] < 0.5 * r["real (unseen)"]["coverage"]  # coverage sees collapse
 assert r["one class"]["inception_score"] < 2 and r["real (unseen)"]["inception_score"] > 9
 assert r["noise"]["precision"] < 0.05 and r["noise"]["density"] < 0.05                # precision sees noise
+assert r["noise"]["inception_score"] < 2 and r["noise"]["class_kl"] > 1.5  # IS and class KL see noise (one class)
+assert r["noise"]["recall"] < 0.1 and r["noise"]["coverage"] < 0.1         # ... and so do recall and coverage
 assert r["copies of train"]["near_copy_share"] > 0.9 > 0.1 > r["real (unseen)"]["near_copy_share"]
 assert r["copies of train"]["nn_ratio"] < 0.1 < 0.7 < r["real (unseen)"]["nn_ratio"]
 # FID cannot tell copying from generalising: copies score as well as unseen real digits
