@@ -2,10 +2,14 @@
 batch 128) and keep what lesson 02 and its figures need: the checkpoint, fixed-noise grids, and a
 snapshot of G's weights every `--snap-every` steps (for the class histogram over time).
 
-    python benchmarks/gan_runs.py train --out runs/gan [--runs seed:0 dcgan:0 ...] [--threads 1]
+    python benchmarks/gan_runs.py train --out runs/gan [--runs seed:0 dcgan:0 ...] [--threads 1] \
+        [--dynamics benchmarks/results/gan_dynamics.json]
     python benchmarks/gan_runs.py evaluate --out runs/gan [--n 10000] [--json benchmarks/results/gan.json]
 
 A run is `preset:seed` or `preset/loss:seed` (e.g. `seed/minimax:0`: the seed preset with the saturating loss).
+`train` records each run's training dynamics in `--dynamics` (what lesson 02 quotes): D's mean outputs on
+real and generated images and G's gradient norm over the first 400 steps' last 100 and over the last 100
+steps of the budget, with the steps, seconds, threads and machine.
 Checkpoints are large: keep --out outside the repository.
 """
 
@@ -67,10 +71,29 @@ def train(args) -> None:
         seconds = time.perf_counter() - t0
         torch.save({"snapshots": snaps, "seconds": seconds, "machine": machine(), "run": run},
                    out / f"{name}.snaps.pt")
+        record_dynamics(args, run, history, seconds)
         print(f"{name}: {int(history.last('step'))} steps in {seconds:.0f} s; last 100 steps "
               f"d_loss {history.mean('d_loss', last=100):.3f} g_loss {history.mean('g_loss', last=100):.3f} "
               f"d_real {history.mean('d_real', last=100):.3f} d_fake {history.mean('d_fake', last=100):.3f}",
               flush=True)
+
+
+def record_dynamics(args, run: str, history, seconds: float) -> None:
+    """Add one run's D outputs and G gradient norms (means over windows of 100 steps) to --dynamics."""
+    path = Path(args.dynamics)
+    saved = json.loads(path.read_text()) if path.is_file() else {
+        "what": "GAN training dynamics: D's mean output on real (d_real) and generated (d_fake) images, G's "
+                "gradient norm; means over steps 301-400 and over the budget's last 100 steps",
+        "data": "train_full (60,000 images), batch 128", "runs": {}}
+    n = len(history["d_real"])
+    windows = {"steps_301_400": (300, 400), "last_100": (n - 100, n)}
+    saved["runs"][run] = {
+        "epochs": args.epochs, "steps": int(history.last("step")), "images": int(history.last("images")),
+        "train_seconds": round(seconds, 1), "machine": machine(),
+        **{w: {k: sum(history[k][a:b]) / (b - a) for k in ("d_real", "d_fake", "g_grad_norm") if k in history}
+           for w, (a, b) in windows.items() if n >= b > a >= 0}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=1) + "\n")
 
 
 def evaluate(args) -> None:
@@ -118,6 +141,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--json", default="benchmarks/results/gan.json")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dynamics", default="benchmarks/results/gan_dynamics.json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     train(args) if args.command == "train" else evaluate(args)
