@@ -89,14 +89,14 @@ def combine(parts: list[dict]) -> dict:
             "table": table, "best": best["sampler"], "parts": parts}
 
 
-def main():
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--showdown", nargs="+", type=Path, help="showdown folders (one seed each, or several)")
     ap.add_argument("--combine", nargs="+", type=Path, help="per-folder JSONs written by --showdown runs")
     ap.add_argument("--n", type=int, help="samples per sampler (default: the showdown's ddim_samples; fewer for a "
                     "quick check, which skips the comparison with the showdown's own DDIM 50 score)")
     ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if bool(args.showdown) == bool(args.combine):
         ap.error("give --showdown folders or --combine files, not both")
     if args.showdown:
@@ -113,7 +113,8 @@ def main():
                   f"{row['over_ancestral']:.2f}x ancestral  class KL {row['class_kl_mean']:.4f}")
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -122,3 +122,39 @@ def test_lesson_times_refuses_bad_settings(tmp_path, capsys):
             times.main([*argv, "--out", str(tmp_path / "t.json")])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "t.json").exists()
+
+
+def test_ddpm_samplers_combines_seeds_and_refuses_bad_input(tmp_path, capsys):
+    """The sampler comparison behind the showdown DDPM's eta: seeds combine into a mean per sampler, judged
+    against the mean ancestral FID; a seed given twice, a folder without a DDPM run and a call with neither
+    or both modes are refused before any sampling."""
+    samplers = load("ddpm_samplers")
+    part = lambda seed, fids, anc: {"seed": seed, "ancestral": {"fid": anc},  # noqa: E731
+                                    "rows": [{"sampler": name, "n": 100, "fid": f, "class_kl": 0.01}
+                                             for (name, _), f in zip(samplers.SAMPLERS, fids)]}
+    a, b = part(0, [40, 38, 30, 36, 41], 29.0), part(1, [42, 40, 32, 38, 43], 31.0)
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    assert samplers.main(["--combine", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                          "--out", str(tmp_path / "all.json")]) == 0
+    out = json.loads((tmp_path / "all.json").read_text())
+    assert out["seeds"] == [0, 1] and out["ancestral_fid_mean"] == 30.0 and out["best"] == "DDIM 50, eta 1"
+    eta1 = next(r for r in out["table"] if r["sampler"] == "DDIM 50, eta 1")
+    assert eta1["fid_mean"] == 31.0 and eta1["over_ancestral"] == pytest.approx(31 / 30) and eta1["network_calls"] == 50
+    with pytest.raises(SystemExit, match="twice"):
+        samplers.main(["--combine", str(tmp_path / "a.json"), str(tmp_path / "a.json"), "--out", str(tmp_path / "x.json")])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "results.json").write_text(json.dumps({"settings": {"contenders": []}, "runs": []}))
+    with pytest.raises(SystemExit, match="expected one proper DDPM"):
+        samplers.main(["--showdown", str(tmp_path / "empty"), "--out", str(tmp_path / "x.json")])
+    for argv in ([], ["--showdown", "d", "--combine", "f"]):
+        with pytest.raises(SystemExit):
+            samplers.main([*argv, "--out", str(tmp_path / "x.json")])
+        assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_reference_unconditional_refuses_too_few_samples(capsys):
+    with pytest.raises(SystemExit):
+        load("reference_unconditional").main(["--families", "diffusion", "--n", "100"])
+    assert "10,000" in capsys.readouterr().err
