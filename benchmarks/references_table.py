@@ -1,4 +1,6 @@
-"""Print the README's table of the shipped references from their JSON records (no number typed by hand).
+"""Print the README's tables of the shipped references from their JSON records (no number typed by hand):
+each with the sampler it was made for, then all four without a label (like with like; the `unconditional`
+figures of benchmarks/reference_unconditional.py).
 
     python benchmarks/references_table.py
 """
@@ -42,6 +44,22 @@ def main() -> None:
               f"({d['trained']['seconds'] / 60:.0f} min, {d['trained']['images']:,.0f} images) | {sampler} | "
               f"{e['n']:,} | {e['fid']:.2f} | {e['inception_score']:.2f} | {e['precision']:.3f} | {e['recall']:.3f} | "
               f"{e['class_kl']:.4f} | {shares} | {acc} | {e['seconds_per_1000']:.2g} | {on_cpu} |")
+
+    unconditional = {f: json.loads((REFS / f"{f}.json").read_text()).get("unconditional")
+                     for f in ("vae", "gan", "diffusion", "flow") if (REFS / f"{f}.json").is_file()}
+    unconditional = {f: u for f, u in unconditional.items() if u}
+    if not unconditional:
+        return
+    print("\n| reference, without a label | sampler | samples | FID | precision | recall | sharpness | class KL "
+          "| digit shares (min-max) | measured on |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for family, u in unconditional.items():
+        sampler = ", ".join(f"{k}={v}" for k, v in u["sample_options"].items()) or "one pass"
+        hist = u["class_histogram"]
+        how = "its null label" if "null" in u["labels"] else "an unconditional model"
+        print(f"| {family} ({how}) | {sampler} | {u['n']:,} | {u['fid']:.2f} | {u['precision']:.3f} | "
+              f"{u['recall']:.3f} | {u['sharpness']:.2f} | {u['class_kl']:.4f} | "
+              f"{100 * min(hist):.1f}-{100 * max(hist):.1f} % | {_short_machine(u['machine'])}, seed {u['seed']} |")
 
 
 if __name__ == "__main__":
