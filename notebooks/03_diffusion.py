@@ -527,9 +527,11 @@ assert traj["x_t"].shape == (20, 8, 1, 28, 28) and int(traj["t"][0]) == 999 and 
 #
 # A sampler is judged by **FID**, the Fréchet distance between the features of its samples and of the 10,000
 # real test digits in an MNIST classifier (lower is better; lesson 04 builds it and says what it sees and
-# misses). Here it is a black box, `genedu.evaluate.evaluate_samples`, beside the floor it cannot beat:
-# real training digits scored the same way, with the same number of images (FID is biased upwards at small
-# counts, so compare only equal counts). Two more columns say *why* a sampler scores as it does:
+# misses). Here it is a black box, `genedu.evaluate.evaluate_samples`, beside its scale: real training digits
+# scored the same way, with the same number of images. FID is noisy and biased upwards at a few hundred images,
+# so compare only equal counts; there a good sampler can come near that line, even under it (its samples are
+# exactly class-balanced, a random draw of real digits is not). Two more columns say *why* a sampler scores
+# as it does:
 # - **class accuracy**: the share of samples the same classifier reads as the class we asked for;
 # - **diversity**: the mean pixel distance between two samples of the same class (smooth, average-looking
 #   digits are close to each other; real digits' diversity is printed beside).
@@ -578,16 +580,16 @@ def sample_and_measure(steps, guidance=None, n=N_EVAL, seed=1):
 
 
 # %%
-floor_fid = calibration(N_EVAL)[0]["fid"]  # N_EVAL real training digits against the test digits
+floor_fid = calibration(N_EVAL)[0]["fid"]  # N_EVAL real training digits against the test digits: the scale
 real_row = {"fid": floor_fid, "accuracy": float("nan"),
             "diversity": within_class_spread(test.float(torch.arange(N_EVAL)), test.labels[:N_EVAL])}
-print(f"real digits: FID {floor_fid:.2f} (the floor at {N_EVAL} images), diversity {real_row['diversity']:.2f}")
+print(f"real digits: FID {floor_fid:.2f} (at {N_EVAL} images), diversity {real_row['diversity']:.2f}")
 steps_rows = {k: sample_and_measure(k) for k in DDIM_STEPS}
 for k, r in steps_rows.items():
     print(f"DDIM {k:>3} steps: FID {r['fid']:7.2f}  class accuracy {r['accuracy']:.3f}  "
           f"diversity {r['diversity']:.2f}  {r['s_per_1000']:6.1f} s per 1,000 images")
 measured_curve(DDIM_STEPS, {"FID": [r["fid"] for r in steps_rows.values()],
-                            "real digits (the floor)": [floor_fid] * len(DDIM_STEPS)},
+                            "real digits, same count": [floor_fid] * len(DDIM_STEPS)},
                xlabel="DDIM steps", left_label="FID (lower: closer to real digits)",
                right={"s per 1,000 images": [r["s_per_1000"] for r in steps_rows.values()]},
                right_label="seconds per 1,000 images", logx=True,
@@ -595,7 +597,6 @@ measured_curve(DDIM_STEPS, {"FID": [r["fid"] for r in steps_rows.values()],
 plt.show()
 times = [r["s_per_1000"] for r in steps_rows.values()]
 assert times[-1] > times[0]  # more steps cost more time, linearly
-assert all(r["fid"] > floor_fid for r in steps_rows.values())  # no sampler beats real digits
 WELL_TRAINED = USE_REFERENCE or FULL  # not fast mode's 30-step DDPM (blobs) nor a 200-step demo: no claims on those
 if WELL_TRAINED:  # what the text says about the steps curve
     fewest, most = steps_rows[DDIM_STEPS[0]], steps_rows[DDIM_STEPS[-1]]
@@ -739,7 +740,7 @@ ddpm_row = {"fid": float("nan"), "diversity": float("nan"), "s_per_1000": ddpm_s
 table = [(f"DDIM {k} steps", N_EVAL, r) for k, r in steps_rows.items()]
 table += [("DDPM ancestral, 1,000 steps", N_DDPM, ddpm_row)]
 table += [(f"DDIM {GUIDANCE_STEPS} steps, guidance {w:g}", N_GUIDE, r) for w, r in guide_rows.items()]
-table += [("real digits (the floor)", N_EVAL, {**real_row, "s_per_1000": float("nan")})]
+table += [("real digits, same count", N_EVAL, {**real_row, "s_per_1000": float("nan")})]
 print(f"{MODEL_NAME}, on {device}")
 print(f"{'sampler':<34}{'samples':>8}{'s per 1,000':>13}{'FID':>9}{'class acc.':>12}{'diversity':>11}")
 for name, n, r in table:  # nan: too few samples for that figure (FID compares equal counts only)
