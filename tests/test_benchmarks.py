@@ -158,3 +158,10 @@ def test_reference_unconditional_refuses_too_few_samples(capsys):
     with pytest.raises(SystemExit):
         load("reference_unconditional").main(["--families", "diffusion", "--n", "100"])
     assert "10,000" in capsys.readouterr().err
+
+
+def test_likelihood_same_data_refuses_another_image_count(capsys):
+    """The DDPM's bound beside the VAE's must be on the VAE's own images: another count is refused at once."""
+    with pytest.raises(SystemExit):
+        load("likelihood_same_data").main(["--n", "100"])
+    assert "other images" in capsys.readouterr().err
