@@ -14,14 +14,13 @@ which family is better. Written into the diffusion reference's JSON under "varia
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 import torch
 
 from genedu.data import load_mnist
 from genedu.evaluate.likelihood import _binary_batches, diffusion_bound
-from genedu.reference import load_reference, reference_info, reference_path
+from genedu.reference import add_to_record, load_reference, reference_info
 from genedu.utils import describe_machine
 
 
@@ -47,10 +46,7 @@ def main(argv=None) -> int:
            + (f" --n {args.n}" if args.n != 5000 else "") + (f" --t-samples {args.t_samples}" if args.t_samples != 16 else "")}
     print(f"on the same {args.n} binarised test images: VAE (IWAE k=1000) {row['vae_bits_per_dim_same_images']:.3f} bits/dim, "
           f"DDPM bound {row['bits_per_dim']:.3f} +/- {row['bits_per_dim_stderr']:.3f} bits/dim", flush=True)
-    path = reference_path("diffusion").with_suffix(".json")
-    saved = json.loads(path.read_text())
-    saved["variational_bound_binarised"] = row
-    path.write_text(json.dumps(saved, indent=2) + "\n")
+    add_to_record("diffusion", "variational_bound_binarised", row)
     return 0
 
 

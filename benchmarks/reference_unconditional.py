@@ -15,10 +15,9 @@ machine, the count, the seed and the seconds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
-from genedu.reference import load_reference, reference_info, reference_path, sample_options
+from genedu.reference import add_to_record, load_reference, reference_info, sample_options
 from genedu.showdown import sample_and_score
 from genedu.utils import describe_machine
 
@@ -51,10 +50,7 @@ def main(argv=None) -> int:
         print(f"{family}: FID {row['fid']:.2f} unconditionally (recorded {info['evaluation']['fid']:.2f} with "
               f"{opts or 'its default sampler'}), class KL {row['class_kl']:.4f}, precision {row['precision']:.3f}, "
               f"recall {row['recall']:.3f}, sharpness {row.get('sharpness', float('nan')):.2f}", flush=True)
-        path = reference_path(family).with_suffix(".json")
-        saved = json.loads(path.read_text())
-        saved["unconditional"] = row
-        path.write_text(json.dumps(saved, indent=2) + "\n")
+        add_to_record(family, "unconditional", row)
     return 0
 
 

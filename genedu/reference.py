@@ -47,6 +47,16 @@ def reference_info(family: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def add_to_record(family: str, key: str, value: dict[str, Any]) -> Path:
+    """Add (or replace) one entry of a family's reference record, e.g. a figure measured after export;
+    the rest of the record is kept as it is. Returns the JSON's path."""
+    info = reference_info(family)
+    info[key] = value
+    path = reference_path(family).with_suffix(".json")
+    path.write_text(json.dumps(info, indent=2, default=float) + "\n")
+    return path
+
+
 def load_reference(family: str, *, device: str | torch.device = "cpu") -> GenerativeModel:
     """The shipped reference model of a family, in float32 and eval mode, on `device`."""
     path = reference_path(family)

@@ -133,3 +133,19 @@ def test_shipped_references_score_what_they_record(family):
     if "conditional_accuracy" in recorded:
         assert abs(now["conditional_accuracy"] - recorded["conditional_accuracy"]) < 0.04
     assert 1.0 < now["fid"] < recorded["fid"] + 15, (now["fid"], recorded["fid"])
+
+
+def test_add_to_record_adds_one_entry_and_keeps_the_rest(tmp_path, monkeypatch):
+    """A figure measured after export (e.g. the references drawn without a label) joins the record."""
+    import shutil
+
+    R = reference
+
+    shutil.copy(R.REFERENCE_DIR / "vae.json", tmp_path / "vae.json")
+    before = json.loads((tmp_path / "vae.json").read_text())
+    monkeypatch.setattr(R, "REFERENCE_DIR", tmp_path)
+    R.add_to_record("vae", "extra", {"fid": 1.5})
+    after = R.reference_info("vae")
+    assert after.pop("extra") == {"fid": 1.5} and after == before
+    with pytest.raises(ValueError, match="no reference family"):
+        R.add_to_record("vq", "extra", {})
