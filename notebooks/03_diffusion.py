@@ -762,7 +762,8 @@ assert ddpm_row["s_per_1000"] > max(r["s_per_1000"] for r in steps_rows.values()
 # is meaningful at every timestep); asked for a digit, the reference DDPM has the lowest FID of genedu's
 # shipped references, though that is not like with like, since the VAE and GAN references draw without a
 # label (lesson 05 compares all four without one, where this network, which learned its unconditional model
-# from 10 % of its batches, falls behind); a single network gives conditional and unconditional samples,
+# only from the batches whose label was dropped, falls behind); a single network gives conditional and
+# unconditional samples,
 # and guidance trades diversity for accuracy at sampling time; DDIM lets you choose speed against
 # quality after training.
 #

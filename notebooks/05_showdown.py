@@ -435,7 +435,8 @@ if ref_grids:
 # scored with balanced requested labels, which makes their task easier and fixes their class shares. So
 # every reference was also drawn *without* a label (the diffusion and flow networks with their null label)
 # and scored on 10,000 samples (`benchmarks/reference_unconditional.py`, on a 2-core CPU; the figures are in
-# each reference's JSON under `unconditional`): those rank the families. Your short run cannot rank them:
+# each reference's JSON under `unconditional`): those rank the four networks like with like (the findings
+# say what that ranking does and does not tell about the families). Your short run cannot rank them:
 # after half an epoch every model is still far from what it becomes, and the ranking at such budgets says
 # more about which network learns fastest than about the family. (The repository's full-budget run,
 # printed above from `benchmarks/results/showdown.json`, shows the same at 275,000 images: every proper
@@ -526,9 +527,10 @@ if HAVE_ALL:  # each finding above, checked against the figures it quotes
 # coverage and balance is the findings' (computed), these are what each family is:
 #
 # - **VAE**: a likelihood bound measured on binarised digits (importance-weighted, in nats; the DDPM's
-#   bound is measured too, on 8-bit digits and on the same binarised ones), an encoder for free, one decoder pass per sample; but blurred
-#   samples (a sharpness well below the real digits' 1, which its high precision hides), and without its
-#   learned prior (codes from the normal prior) its samples are much worse.
+#   bound is measured too, on 8-bit digits and on the same binarised ones), an encoder for free, one
+#   decoder pass per sample; but blurred samples (a sharpness well below the real digits' 1, which its
+#   high precision hides), and without its learned prior (codes from the normal prior) its samples are
+#   much worse.
 # - **GAN**: one generator pass per sample and sharp digits; but no likelihood and no encoder, and training
 #   is a game that can fail: the original notebook's GAN draws one digit (lesson 02).
 # - **Diffusion and flow matching**: one network for conditional and unconditional samples, labels they
