@@ -428,7 +428,7 @@ if ref_grids:
 # %% [markdown]
 # ## What the references' numbers say
 #
-# The findings below are written by the next cell from the references' recorded figures, with the figure
+# The findings below are written by the next cells from the references' recorded figures, with the figure
 # behind each; what they claim is asserted, so a new set of references that changed one would stop the
 # notebook here rather than leave the text wrong. **Like is compared with like**: a reference's main record
 # uses the sampler it was made for, and the diffusion and flow references are class-conditional networks
@@ -455,6 +455,11 @@ if HAVE_ALL:
     ranked = lambda key, best_first_low=True: sorted(unc, key=lambda f: unc[f][key] if best_first_low else -unc[f][key])  # noqa: E731
     listed = lambda key, fmt: ", ".join(f"{f} {unc[f][key]:{fmt}}" for f in ranked(key, key in ("fid", "class_kl")))  # noqa: E731
     precise = ranked("precision", False)[0]
+else:
+    print("this install lacks some references: the findings need all four")
+
+# %%
+if HAVE_ALL:  # the findings, each written from the figures it quotes
     findings = [
         f"- **Quality, like with like** (every reference without a label, {unc['vae']['n']:,} samples each, its "
         f"own sampler), FID from best to worst: {listed('fid', '.2f')}. Asked for balanced labels, the diffusion "
@@ -476,8 +481,6 @@ if HAVE_ALL:
         f"learned prior matters here and for quality: sampling its codes from the normal prior instead scores FID "
         f"{priors['normal']['fid']:.1f}.",
     ]
-else:
-    print("this install lacks some references: the findings need all four")
 
 # %%
 if HAVE_ALL:
