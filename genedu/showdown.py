@@ -249,6 +249,7 @@ def rescore(out: str | Path, contender: Contender, *, device=None, progress: boo
         before = {"sample_options": old.sample_options, "fid": run["fid"]}
         n_ddim = min(settings["ddim_samples"], settings["n_samples"])
         run.update(report)
+        run.pop("steps_curve", None)  # the old sampler's: a new sampler without steps has none
         run.update(_grid_and_steps_curve(contender, sampler, seed=seed, out=out, n=n_ddim,
                                          ddim_steps=tuple(settings["ddim_steps"])))
         run["label"] = contender.label

@@ -231,6 +231,8 @@ def test_a_new_sampler_is_scored_from_the_kept_checkpoints_without_training(tmp_
     monkeypatch.setattr(S, "run_one", no_training)
     res = S.showdown(contenders=[eta1], out=tmp_path, **kwargs)
     assert res["summary"]["diffusion/ddpm"]["fid"]["mean"] == pytest.approx(run["fid"])
+    [dpm] = S.rescore(tmp_path, S.replace(eta1, sample_options={"sampler": "dpm", "steps": 3}), progress=False)
+    assert "steps_curve" not in dpm  # a sampler the curve does not sweep keeps no curve of another sampler
     (tmp_path / "checkpoints" / "diffusion_ddpm_num_classes0_seed0.pt").unlink()
     with pytest.raises(FileNotFoundError, match="missing checkpoints"):
         S.rescore(tmp_path, S.replace(eta1, sample_options={"sampler": "ddim", "steps": 5}), progress=False)
