@@ -7,8 +7,9 @@ Loads the DDPM a showdown folder trained (its EMA weights, from the checkpoint `
 scores each sampler on the showdown's own sweep: the same number of samples (`ddim_samples`) from the same
 noise seed (10,000 + the run's seed). The 1,000-step ancestral FID is read from that folder's results (the
 same checkpoint, noise and count; drawing it again would take about 40 CPU minutes per seed), and the
-DDIM 50 eta 0 row, which the showdown also scored, must come out the same here: a check that the checkpoint
-is the one the showdown measured. Seeds can run side by side, one folder each, and be combined.
+row the showdown also scored (its contender's own sampler at a step count of its steps curve, e.g. DDIM 50
+eta 1) is drawn first and must come out the same here: a check that the checkpoint is the one the showdown
+measured, made before the other samplers run. Seeds can run side by side, one folder each, and be combined.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ SAMPLERS = [  # (row name, model.sample options); every row at most 50 network c
 ]
 
 
+def _check_row(sample_options: dict, recorded: dict) -> str | None:
+    """The row of SAMPLERS that the showdown's steps curve also scored, if any: the curve samples with the
+    contender's own options at each of its step counts, so a row with those options (eta 0 when unsaid) at
+    a step count of the curve must give the curve's FID."""
+    own = {"eta": 0.0, **sample_options}
+    for name, opts in SAMPLERS:
+        if opts.get("steps") in recorded and {"eta": 0.0, **opts} == {**own, "steps": opts["steps"]}:
+            return name
+    return None
+
+
 def score_folder(folder: Path, n: int | None = None) -> dict:
     res = json.loads((folder / "results.json").read_text())
     contenders = [Contender(**c) for c in res["settings"]["contenders"]]
@@ -49,17 +61,22 @@ def score_folder(folder: Path, n: int | None = None) -> dict:
         raise SystemExit(f"{folder}: the checkpoint {ckpt.name} is missing")
     model = load_model(ckpt).eval()
     n = n or res["settings"]["ddim_samples"]
+    recorded = {p["steps"]: p["fid"] for p in run.get("steps_curve", [])}
+    check = _check_row(c.sample_options, recorded) if n == res["settings"]["ddim_samples"] else None
+    # the row the showdown also scored goes first, so a checkpoint that is not the one measured is refused
+    # after one sampler, not after all of them
+    order = sorted(SAMPLERS, key=lambda row: row[0] != check)
     load_before = list(os.getloadavg())
     rows = []
-    for name, opts in SAMPLERS:
+    for name, opts in order:
         r = sample_and_score(model, opts, n, seed=run["seed"], conditional=c.conditional)
         rows.append({"sampler": name, "options": opts, "n": r["n"], "fid": r["fid"], "class_kl": r["class_kl"],
                      "precision": r["precision"], "recall": r["recall"], "seconds_per_1000": r["seconds_per_1000"]})
         print(folder.name, rows[-1], flush=True)
-    recorded = {p["steps"]: p["fid"] for p in run.get("steps_curve", [])}
-    if (n == res["settings"]["ddim_samples"] and c.sample_options.get("eta", 0.0) == 0.0 and 50 in recorded and abs(recorded[50] - rows[0]["fid"]) > 1e-3):
-        raise SystemExit(f"{folder}: DDIM 50 eta 0 scored {rows[0]['fid']:.3f} here, {recorded[50]:.3f} in the "
-                         "showdown: not the checkpoint (or the code) the showdown measured")
+        if name == check and abs(recorded[opts["steps"]] - r["fid"]) > 1e-3:
+            raise SystemExit(f"{folder}: {name} scored {r['fid']:.3f} here, {recorded[opts['steps']]:.3f} in the "
+                             "showdown: not the checkpoint (or the code) the showdown measured")
+    rows.sort(key=lambda row: [name for name, _ in SAMPLERS].index(row["sampler"]))
     return {"seed": run["seed"], "folder": folder.name, "images_seen": run["images_seen"], "config": run.get("config"),
             "ancestral": run["ancestral"], "rows": rows, "machine": describe_machine("cpu"),
             "torch_threads": torch.get_num_threads(), "load_average_before_after": [load_before, list(os.getloadavg())]}
@@ -94,7 +111,7 @@ def main(argv=None) -> int:
     ap.add_argument("--showdown", nargs="+", type=Path, help="showdown folders (one seed each, or several)")
     ap.add_argument("--combine", nargs="+", type=Path, help="per-folder JSONs written by --showdown runs")
     ap.add_argument("--n", type=int, help="samples per sampler (default: the showdown's ddim_samples; fewer for a "
-                    "quick check, which skips the comparison with the showdown's own DDIM 50 score)")
+                    "quick check, which skips the comparison with the showdown's own score)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     if bool(args.showdown) == bool(args.combine):

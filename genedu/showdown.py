@@ -227,7 +227,8 @@ def rescore(out: str | Path, contender: Contender, *, device=None, progress: boo
     settings = results["settings"]
     saved = [Contender(**c) for c in settings["contenders"]]
     old = next((c for c in saved if c.key == contender.key), None)
-    if old is None or replace(old, sample_options=contender.sample_options, label=contender.label) != contender:
+    as_saved = Contender(**json.loads(json.dumps(asdict(contender))))  # a tuple override reads back as a list
+    if old is None or replace(old, sample_options=contender.sample_options, label=contender.label) != as_saved:
         raise ValueError(f"rescore: {out} has no contender like {contender} apart from its sample options "
                          f"(recorded: {[asdict(c) for c in saved]})")
     runs = [r for r in results["runs"] if (r["family"], r["preset"]) == (contender.family, contender.preset)]
@@ -269,9 +270,13 @@ def rescore(out: str | Path, contender: Contender, *, device=None, progress: boo
 
 def checkpoint_path(out: str | Path, contender: Contender, seed: int) -> Path:
     """Where a showdown in folder `out` keeps the training checkpoint of one contender and seed. The name
-    carries the contender's config overrides, so a checkpoint of the preset as it is is never resumed."""
-    stem = "_".join([contender.family, contender.preset, *(f"{k}{v}" for k, v in sorted(contender.config.items())),
-                     f"seed{seed}"])
+    carries the contender's config overrides, so a checkpoint of the preset as it is is never resumed; a
+    tuple override is written the same whether it was read back from results.json as a list or not."""
+    def value(v):
+        return "x".join(str(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+    stem = "_".join([contender.family, contender.preset,
+                     *(f"{k}{value(v)}" for k, v in sorted(contender.config.items())), f"seed{seed}"])
     return Path(out) / "checkpoints" / f"{stem}.pt"
 
 
@@ -339,7 +344,7 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
     contenders = _resolve(contenders or CONTENDERS)
     if ancestral_steps is not None:  # DDPM's ancestral sampler takes every step of the schedule, no fewer
         for c in contenders:
-            T = getattr(MODEL_REGISTRY[c.family].PRESETS[c.preset], "T", None)
+            T = c.config.get("T", getattr(MODEL_REGISTRY[c.family].PRESETS[c.preset], "T", None))  # its override, if any
             if c.family == "diffusion" and c.preset != "seed" and ancestral_steps != T:
                 raise ValueError(f"ancestral_steps={ancestral_steps}: {c.label} has a {T}-step schedule, and "
                                  f"ancestral sampling takes all of them; use ancestral_steps={T} or None")
@@ -356,7 +361,8 @@ def showdown(*, contenders: list[Contender] | None = None, minutes: float | None
     results = {"settings": settings, "runs": []}
     if results_path.is_file():  # resume; more seeds than before extend the showdown, other changes are refused
         saved = json.loads(results_path.read_text())
-        if {**saved.get("settings", {}), "seeds": None} != {**settings, "seeds": None}:
+        as_saved = json.loads(json.dumps(settings))  # a tuple override reads back as a list
+        if {**saved.get("settings", {}), "seeds": None} != {**as_saved, "seeds": None}:
             raise ValueError(f"{results_path} holds a showdown with other settings; use another out folder "
                              "or delete it to start afresh")
         settings["seeds"] = sorted(set(saved["settings"]["seeds"]) | set(seeds))

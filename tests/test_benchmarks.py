@@ -165,3 +165,40 @@ def test_likelihood_same_data_refuses_another_image_count(capsys):
     with pytest.raises(SystemExit):
         load("likelihood_same_data").main(["--n", "100"])
     assert "other images" in capsys.readouterr().err
+
+
+def test_ddpm_samplers_checks_the_showdowns_own_row_first(tmp_path, capsys, monkeypatch):
+    """On a tiny showdown folder: the row the showdown also scored (its DDIM 50 eta 1) is drawn first and
+    matches the record, the rows come out in the table's order; a record that does not match the checkpoint
+    is refused after that one row, before the other samplers run."""
+    from genedu import showdown as S
+
+    samplers = load("ddpm_samplers")
+    ddpm = S.Contender("diffusion", "ddpm", "DDPM", ema=0.9, sample_options={"sampler": "ddim", "steps": 50, "eta": 1.0},
+                       config={"num_classes": 0, "T": 50, "channels": (8, 16), "emb_dim": 32})
+    S.showdown(contenders=[ddpm], out=tmp_path, images=256, n_samples=100, stages=1, data_limit=1024,
+               progress=False, device="cpu", ddim_steps=(50,), ddim_samples=100, ancestral_steps=50)
+    assert samplers._check_row(ddpm.sample_options, {25: 1.0, 50: 1.0}) == "DDIM 50, eta 1"
+    assert samplers._check_row({"sampler": "ddim", "steps": 50}, {50: 1.0}) == "DDIM 50, eta 0"
+    assert samplers._check_row({"sampler": "dpm", "steps": 20}, {50: 1.0}) is None
+    assert samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "s.json")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "'DDIM 50, eta 1'" in printed[0]  # drawn first
+    out = json.loads((tmp_path / "s.json").read_text())
+    assert [r["sampler"] for r in out["rows"]] == [name for name, _ in samplers.SAMPLERS]
+    res = json.loads((tmp_path / "results.json").read_text())
+    [curve50] = [p for p in res["runs"][0]["steps_curve"] if p["steps"] == 50]
+    assert next(r for r in out["rows"] if r["sampler"] == "DDIM 50, eta 1")["fid"] == pytest.approx(curve50["fid"])
+    # a tuple override (channels) survives the trip through results.json: resumed and rescored, not retrained
+    monkeypatch.setattr(S, "run_one", None)
+    S.showdown(contenders=[ddpm], out=tmp_path, images=256, n_samples=100, stages=1, data_limit=1024,
+               progress=False, device="cpu", ddim_steps=(50,), ddim_samples=100, ancestral_steps=50)
+    [rescored] = S.rescore(tmp_path, S.replace(ddpm, sample_options={"sampler": "ddim", "steps": 50}), progress=False)
+    assert rescored["rescored"]["sample_options"] == ddpm.sample_options
+    res = json.loads((tmp_path / "results.json").read_text())
+    [curve50] = [p for p in res["runs"][0]["steps_curve"] if p["steps"] == 50]
+    curve50["fid"] += 5.0  # a record that is not this checkpoint's
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    with pytest.raises(SystemExit, match="not the checkpoint"):
+        samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "t.json")])
+    assert len(capsys.readouterr().out.splitlines()) == 1 and not (tmp_path / "t.json").exists()
