@@ -186,6 +186,20 @@ def main():
             sampling.append(r)
             print(f"sample {family:9s} {preset:7s} {json.dumps(opts):36s} {r['images_per_second']:8.2f} images/s",
                   flush=True)
+    if args.only and Path(args.out).is_file():  # a quick remeasure of some presets keeps the others' rows
+        old = json.loads(Path(args.out).read_text())
+        when = {"load_average_before_after": [load_before, list(os.getloadavg())], "measured": "with --only, "
+                "after the other rows" + (f" (load before/after of those: {old['machine']['load_average_before_after']})"
+                                          if "machine" in old else "")}
+        for r in training + sampling:
+            r.update(when)
+        mine = set(presets)
+        training = [r for r in old.get("training", []) if (r["family"], r["preset"]) not in mine] + training
+        sampling = [r for r in old.get("sampling", []) if (r["family"], r["preset"]) not in mine] + sampling
+        order = {p: i for i, p in enumerate(PRESETS)}
+        training.sort(key=lambda r: order.get((r["family"], r["preset"]), len(order)))
+        sampling.sort(key=lambda r: order.get((r["family"], r["preset"]), len(order)))
+        load_before = old.get("machine", {}).get("load_average_before_after", [load_before])[0]
     out = {
         "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "device": "cpu",

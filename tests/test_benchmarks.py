@@ -70,6 +70,15 @@ def test_speed_benchmark_records_variants_against_the_default(tmp_path, monkeypa
     assert rec["machine"]["cpus"] >= 1 and rec["settings"]["seed"] == 0 and len(rec["sampling"]) == 2
     lines = speed.table(rec).splitlines()  # the README's table, one row per preset, "-" where a variant is moot
     assert len(lines) == 4 and lines[2].startswith("| vae `seed` | 128 |") and "| - |" in lines[2]
+    # remeasuring one preset keeps the other's rows, in the table's order, and says when it was measured
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--only", "vae/seed", "--variants", "default", "--train-steps", "1",
+                                      "--warmup", "1", "--n", "10", "--data-limit", "1024", "--out", str(out)])
+    speed.main()
+    again = json.loads(out.read_text())
+    assert [(r["preset"], r["variant"]) for r in again["training"]] == [("seed", "default"), ("conv", "default"),
+                                                                      ("conv", "1 thread"), ("conv", "channels_last")]
+    assert [r["preset"] for r in again["sampling"]] == ["seed", "conv"] and "measured" in again["sampling"][0]
+    assert again["training"][1] == rows[("conv", "default")] and "measured" in again["training"][0]
 
 
 def test_speed_benchmark_refuses_an_unknown_preset(monkeypatch, capsys):
