@@ -93,3 +93,11 @@ def describe_machine(device: str | torch.device | None = None) -> str:
     gpu = f"{torch.cuda.get_device_name(device)}; " if device.type == "cuda" else ""
     return (f"{gpu}{platform.machine()}, {os.cpu_count()} CPU(s), {torch.get_num_threads()} torch thread(s), "
             f"device {device.type}, torch {torch.__version__}")
+
+
+def results_file(name: str) -> Path | None:
+    """A file of the repository's benchmarks/results/ (e.g. "recipe_trials.json"), found from wherever a
+    lesson runs inside a checkout (notebooks/ or its root); None outside one (genedu installed without the
+    repository), so a lesson can print and check the measured figures it quotes when they are there."""
+    return next((d / "benchmarks" / "results" / name for d in [Path.cwd(), *Path.cwd().parents]
+                 if (d / "benchmarks" / "results" / name).is_file()), None)

@@ -42,3 +42,14 @@ def test_machine_description_names_cpu_and_torch():
 
     line = describe_machine("cpu")
     assert "CPU(s)" in line and "torch" in line and "device cpu" in line
+
+
+def test_results_file_is_found_from_a_lesson_folder_and_none_outside_a_checkout(tmp_path, monkeypatch):
+    from genedu.utils import results_file
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "trials.json").write_text("{}")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where a lesson runs
+    assert results_file("trials.json") == tmp_path / "benchmarks" / "results" / "trials.json"
+    assert results_file("missing.json") is None
