@@ -324,7 +324,7 @@ def test_new_presets_train_and_bound(preset, small_train):
 
 def test_presets_as_documented():
     p = VAE.PRESETS
-    assert p["laptop"].arch == "conv" and p["laptop"].prior_components > 0 and p["laptop"].likelihood == "bernoulli"
+    assert p["laptop"].arch == "resconv" and p["laptop"].prior_components > 0 and p["laptop"].likelihood == "bernoulli"
     assert p["reference"].arch == "resconv" and p["reference"].prior_components > 0
     assert p["mlp_reference"].arch == "mlp" and p["mlp_reference"].hidden2 > 0
     m = VAE.from_preset("mlp_reference")
