@@ -114,8 +114,9 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 # The proper presets train with their recipe (`Model.recipe(preset)`, printed three cells below): an
 # exponential moving average (EMA, lesson 03) of the weights, which they are sampled from, and for the VAE, the DDPM
 # and the flow a learning-rate warm-up and a cosine decay over the whole budget (for the VAE, at the images
-# five minutes give on a 2-core CPU, it halves FID: 44.2 to 23.2, `benchmarks/results/recipe_trials.json`,
-# seed 0, 2,000 samples). The `seed` presets train as the
+# five minutes give on a 2-core CPU, it halved FID: 44.2 to 23.2 with the preset's earlier network,
+# `benchmarks/results/recipe_trials.json`, seed 0, 2,000 samples; lesson 01 shows what its network and
+# batch size were chosen by). The `seed` presets train as the
 # original notebook did: no EMA, constant learning rate. These `laptop` presets are the small versions
 # of the recipes whose `reference` presets made the shipped references (at the end of this lesson).
 #

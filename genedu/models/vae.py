@@ -149,9 +149,9 @@ class VAE(GenerativeModel):
     # 2-core CPU the schedule takes its FID from 44.2 to 23.2 (benchmarks/results/recipe_trials.json)
     RECIPES = {"laptop": {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"},
                **{p: {"ema": 0.999, "lr_decay": "cosine"} for p in ("reference", "mlp_reference")}}
-    # float32 on a GPU too: the laptop preset at 275,000 images (3 seeds, H100, 10,000 samples) scored FID
-    # 41.3 under bf16 autocast against 39.2 in float32, and trained slower (24.2 s against 20.9 s); the
-    # vae_amp job of benchmarks/results/gpu_references.json
+    # float32 on a GPU too: the laptop preset (its earlier conv network) at 275,000 images (3 seeds, H100,
+    # 10,000 samples) scored FID 41.3 under bf16 autocast against 39.2 in float32, and trained slower
+    # (24.2 s against 20.9 s); the vae_amp job of benchmarks/results/gpu_references.json
     AUTOCAST = False
 
     def __init__(self, config: VAEConfig):
