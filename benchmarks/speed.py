@@ -111,8 +111,8 @@ def table(rec: dict) -> str:
         rows.setdefault(key, {})[r["variant"]] = cell
     sampled = {}
     for r in rec["sampling"]:
-        opts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("family", "preset", "n", "seconds",
-                                                                         "images_per_second"))
+        opts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in (  # the sampler's options only
+            "family", "preset", "n", "seconds", "images_per_second", "load_average_before_after", "measured"))
         sampled.setdefault((r["family"], r["preset"]), []).append(
             f"{r['images_per_second']:,.1f}" + (f" ({opts})" if opts else ""))
     out = ["| preset | batch | training images/s: default | 1 thread | channels_last | torch.compile | sampling images/s |",

@@ -79,6 +79,7 @@ def test_speed_benchmark_records_variants_against_the_default(tmp_path, monkeypa
                                                                       ("conv", "1 thread"), ("conv", "channels_last")]
     assert [r["preset"] for r in again["sampling"]] == ["seed", "conv"] and "measured" in again["sampling"][0]
     assert again["training"][1] == rows[("conv", "default")] and "measured" in again["training"][0]
+    assert "load_average" not in speed.table(again)  # the table shows a sampler's options, not when it was measured
 
 
 def test_speed_benchmark_refuses_an_unknown_preset(monkeypatch, capsys):
