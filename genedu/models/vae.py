@@ -145,8 +145,9 @@ class VAE(GenerativeModel):
     }
     # EMA of the weights; the learned prior is fitted after training (after_training)
     # a cosine decay of the learning rate over the budget: the references were trained with it (their JSON
-    # records it); the laptop VAE also warms the learning rate up, and at the images five minutes give on a
-    # 2-core CPU the schedule takes its FID from 44.2 to 23.2 (benchmarks/results/recipe_trials.json)
+    # records it); the laptop VAE also warms the learning rate up, and at the images five minutes gave on a
+    # 2-core CPU the schedule took the preset's earlier conv network from FID 44.2 to 23.2
+    # (benchmarks/results/recipe_trials.json)
     RECIPES = {"laptop": {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"},
                **{p: {"ema": 0.999, "lr_decay": "cosine"} for p in ("reference", "mlp_reference")}}
     # float32 on a GPU too: the laptop preset (its earlier conv network) at 275,000 images (3 seeds, H100,
