@@ -52,7 +52,7 @@ class Contender:
 # Every contender is unconditional, so the DDPM and the flow are compared with the VAE and the GAN like
 # with like. Their laptop presets are class-conditional networks for guidance (lesson 03b) that learn the
 # unconditional model only from the 10 % of batches whose labels are dropped; here the same networks train
-# unconditionally (num_classes=0), with every update, at the GAN laptop's batch of 64. At the showdown's
+# unconditionally (num_classes=0), with every update, in batches of 64 (the laptop VAE's). At the showdown's
 # budget (275,072 images, seed 0, DDIM 50, 2,000 samples) the DDPM scored FID 89.6 as a conditional model
 # sampled with its null label, 52.5 trained unconditionally and 43.4 unconditionally at batch 64: twice the
 # updates in the same CPU seconds (benchmarks/results/recipe_trials.json).

@@ -126,7 +126,8 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 # guidance (lessons 03 and 03b) that learn the unconditional model only from the 10 % of batches whose
 # labels are dropped; a `Contender`'s `config` overrides the preset, and here both train with
 # `num_classes=0` (no label input: every update teaches the unconditional model) in batches of 64, the
-# GAN's batch. At this showdown's budget each change paid for itself: the next cell prints the trials.
+# laptop VAE's (the laptop GAN's is 32). At this showdown's budget each change paid for itself: the next
+# cell prints the trials.
 # Every class histogram below is then what a model learnt, not what was requested.
 #
 # **A trap this comparison fell into once.** An exponential moving average of the weights (EMA) with

@@ -302,13 +302,16 @@ class GAN(GenerativeModel):
         # dcgan, class-conditional
         "cgan": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", betas=(0.5, 0.999),
                           num_classes=10),
-        # the learner's laptop recipe (5 minutes on a 2-core CPU, ~2,000 images/s): small DCGAN nets,
+        # the learner's laptop recipe (5 minutes on a 2-core CPU, ~1,300-1,650 images/s): small DCGAN nets,
         # spectral norm in D + hinge (stable at small budgets, keeps every digit), TTUR with a faster D.
         # Rates 4e-4 / 8e-4 (twice the earlier 2e-4 / 4e-4): at five minutes' images (583,104, seed 0)
-        # FID 34.6 against 46.0 with the same EMA (benchmarks/results/recipe_trials.json)
+        # FID 34.6 against 46.0 with the same EMA (benchmarks/results/recipe_trials.json). Batch 32 (was 64):
+        # at 477,120 images 35.9 and 33.8 against 37.8 and 41.3 (seeds 0, 1). Smaller batches train fewer
+        # images per second, and a learner's five minutes still score better: 35.9 +/- 3.4 over three runs
+        # (394,048 to 490,784 images) against 42.9 for batch 64 (benchmarks/results/five_minutes.json)
         "laptop": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", loss="hinge",
                             spectral_norm=True, lr=4e-4, lr_d=8e-4, lr_g=4e-4, betas=(0.0, 0.9),
-                            batch_size=64),
+                            batch_size=32),
         # the GPU reference (5 minutes on an H100, 5,900 steps of batch 512, bf16 autocast, constant learning
         # rates): residual G and D, width 64, latent 128, hinge + spectral norm, TTUR 4e-4 / 1e-4, Adam(0.0, 0.9).
         # Trained with fit(ema=0.999); at that length the raw generator scored best (FID 3.62 against 3.87 for an
