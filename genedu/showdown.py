@@ -161,6 +161,9 @@ def run_one(contender: Contender, data: MNIST, *, seed: int, images: int | None,
         "family": contender.family, "preset": contender.preset, "label": contender.label, "seed": seed,
         "parameters": count_parameters(model), "images_seen": curve[-1]["images"],
         "train_seconds": curve[-1]["seconds"], "curve": curve, "recipe": recipe, "config": dict(contender.config),
+        # the whole config the run trained with (the preset's, with the contender's overrides): a preset that
+        # changes later is then seen in a record (`changed_since`), not only an override that does
+        "model_config": json.loads(json.dumps(model.config_dict())),
         "final_loss": history.mean("loss", last=50),
         **report,
         **_grid_and_steps_curve(contender, sampler, seed=seed, out=out, ddim_steps=ddim_steps,
@@ -266,6 +269,40 @@ def rescore(out: str | Path, contender: Contender, *, device=None, progress: boo
         results.pop(k, None)
     _write_json(path, results)
     return runs
+
+
+def changed_since(record: dict[str, Any], contenders: list[Contender] | None = None) -> dict[str, str]:
+    """Which of today's `contenders` (default CONTENDERS) a showdown record (its results JSON) was not made
+    with: {key: what differs}. Compared are the contender's config overrides and sample options, its
+    recipe, and, where the record's runs carry it (`model_config`), the whole config the model trained
+    with, so a preset changed since the record (e.g. its batch size) is named too. A contender the
+    record does not hold is named as such."""
+    _import_families()
+    contenders = CONTENDERS if contenders is None else contenders
+    then = {f"{c['family']}/{c['preset']}": c for c in record["settings"]["contenders"]}
+    changed = {}
+    for c in contenders:
+        if c.key not in then:
+            changed[c.key] = "not in this record"
+            continue
+        old = then[c.key]
+        now = json.loads(json.dumps({"config": c.config, "sample_options": c.sample_options}))
+        diffs = [f"{k} was {old.get(k, {})}, now {now[k]}" for k in now if old.get(k, {}) != now[k]]
+        family = MODEL_REGISTRY[c.family]
+        recipe = family.recipe(c.preset)
+        if c.ema is not None:
+            recipe["ema"] = c.ema
+        runs = [r for r in record.get("runs", []) if f"{r['family']}/{r['preset']}" == c.key]
+        for r in runs[:1]:
+            if r.get("recipe") is not None and r["recipe"] != json.loads(json.dumps(recipe)):
+                diffs.append(f"recipe was {r['recipe']}, now {recipe}")
+            if "model_config" in r:
+                model_now = json.loads(json.dumps(family.from_preset(c.preset, **c.config).config_dict()))
+                diffs += [f"{k} was {r['model_config'].get(k)}, now {v}" for k, v in model_now.items()
+                          if r["model_config"].get(k) != v]
+        if diffs:
+            changed[c.key] = "; ".join(diffs)
+    return changed
 
 
 def checkpoint_path(out: str | Path, contender: Contender, seed: int) -> Path:

@@ -335,13 +335,9 @@ if RECORDED is not None:
     for name, t in rec["targets"].items():
         print(f"{'met    ' if t['met'] else 'missed '} {name}: " + ", ".join(f"{k} {v}" for k, v in t.items() if k != "met"))
     assert set(rec["summary"]) == {c.key for c in S.CONTENDERS}  # the record is of today's contenders...
-    # ...but made with their settings of its day: say so where a contender has changed since
-    then = {f"{c['family']}/{c['preset']}": c for c in rec["settings"]["contenders"]}
-    changed = {c.key: (then[c.key].get("config", {}), c.config) for c in S.CONTENDERS
-               if (then[c.key].get("config", {}), then[c.key]["sample_options"]) != (c.config, c.sample_options)}
-    for key, (old, new) in changed.items():
-        print(f"NOTE: this record's {key} was made with config {old}; the contender is now {new}: "
-              "its row is not yet of today's contender")
+    # ...but made with their settings of its day: say so where a contender (or its preset) changed since
+    for key, what in S.changed_since(rec).items():
+        print(f"NOTE: this record's {key} is not yet of today's contender: {what}")
     print(f"(read from {RECORDED.relative_to(RECORDED.parents[2])})")
 else:
     print("benchmarks/results/showdown.json is not here (genedu installed without the repository): "

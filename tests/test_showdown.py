@@ -198,9 +198,30 @@ def test_config_overrides_reach_the_model_and_are_recorded(tmp_path):
     run = res["runs"][0]
     assert run["config"] == {"num_classes": 0, "batch_size": 32}
     assert run["images_seen"] == 256  # 8 steps of the overridden batch of 32
+    assert run["model_config"]["batch_size"] == 32 and run["model_config"]["num_classes"] == 0
     ckpt = tmp_path / "checkpoints" / "diffusion_laptop_batch_size32_num_classes0_seed0.pt"
     saved = torch.load(ckpt, weights_only=False, map_location="cpu")
     assert saved["config"]["num_classes"] == 0 and saved["config"]["batch_size"] == 32
+
+
+def test_a_record_names_the_contenders_changed_since_it_was_made(tmp_path, monkeypatch):
+    """A record made before a contender's override, sampler, recipe or preset changed is named as such
+    (lesson 05 prints it under the recorded table); one of today's contenders is not."""
+    contender = S.Contender("gan", "seed", "GAN (seed)")
+    rec = S.showdown(contenders=[contender], out=tmp_path, **{**TINY, "ddim_steps": ()})
+    assert S.changed_since(rec, [contender]) == {}
+    assert S.changed_since(json.loads((tmp_path / "results.json").read_text()), [contender]) == {}  # as saved
+    override = S.changed_since(rec, [S.Contender("gan", "seed", "GAN (seed)", config={"batch_size": 32})])
+    assert "config was {}" in override["gan/seed"] and "batch_size was 128, now 32" in override["gan/seed"]
+    assert "recipe was" in S.changed_since(rec, [S.Contender("gan", "seed", "GAN (seed)", ema=0.99)])["gan/seed"]
+    assert S.changed_since(rec, [S.Contender("vae", "seed", "VAE (seed)")]) == {"vae/seed": "not in this record"}
+    # the preset itself changed since (here: its batch size), with no override to show it
+    from dataclasses import replace
+
+    from genedu.models.gan import GAN
+
+    monkeypatch.setitem(GAN.PRESETS, "seed", replace(GAN.PRESETS["seed"], batch_size=64))
+    assert S.changed_since(rec, [contender]) == {"gan/seed": "batch_size was 128, now 64"}
 
 
 def test_a_new_sampler_is_scored_from_the_kept_checkpoints_without_training(tmp_path, monkeypatch):
