@@ -356,9 +356,10 @@ assert seed_div < real_div  # its samples are less varied than real digits
 # total mode collapse. The evaluation suite agrees (the showdown at the same budget of 275,000 images,
 # `benchmarks/results/showdown.json`: 2,000 samples against the 10,000 test images, seed 0, this CPU):
 # class histogram 100 % "8", classifier Inception Score 1.01 (max 10), FID 1014, precision 0.02, recall 0.0;
-# the `laptop` GAN (hinge loss, spectral normalisation, two learning rates: the recipe the reference GAN at
-# the end of this lesson scales up) under the same budget: FID 47.9, IS 6.85, class KL 0.025, precision
-# 0.52, recall 0.85.
+# the `laptop` GAN (hinge loss, spectral normalisation, two learning rates, batch 32: the recipe the
+# reference GAN at the end of this lesson scales up) under the same budget: FID 40.4, IS 7.06, class KL
+# 0.014, precision 0.54, recall 0.88 (in batches of 64 it scored 47.9, and lost to batch 32 in a learner's
+# five minutes too: `benchmarks/results/five_minutes.json`).
 #
 # The collapse meter `genedu.models.gan.CollapseMeter(every=N)` is a `fit` callback that logs the class
 # histogram of samples through the evaluation classifier (`classes_covered`, `class_entropy`,
