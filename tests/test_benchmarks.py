@@ -212,3 +212,49 @@ def test_ddpm_samplers_checks_the_showdowns_own_row_first(tmp_path, capsys, monk
     with pytest.raises(SystemExit, match="not the checkpoint"):
         samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "t.json")])
     assert len(capsys.readouterr().out.splitlines()) == 1 and not (tmp_path / "t.json").exists()
+
+
+def test_flow_samplers_checks_the_showdowns_own_row_and_compares_with_the_ddpm(tmp_path, capsys):
+    """On a tiny showdown folder with a DDPM and a flow: the flow's recorded row (Euler 10) is drawn first and
+    matches the record, every solver is scored with its network calls beside the DDPM's 50-step FID; seeds
+    combine; a record that does not match the checkpoint, a folder without a flow and a seed twice are refused."""
+    from genedu import showdown as S
+
+    samplers = load("flow_samplers")
+    tiny = {"num_classes": 0, "T": 50, "channels": (8, 16), "emb_dim": 32}
+    ddpm = S.Contender("diffusion", "ddpm", "DDPM", ema=0.9, sample_options={"sampler": "ddim", "steps": 50, "eta": 1.0},
+                       config=tiny)
+    flow = S.Contender("flow", "laptop", "Flow", ema=0.9, sample_options={"method": "euler", "steps": 10},
+                       config={k: v for k, v in tiny.items() if k != "T"})
+    S.showdown(contenders=[ddpm, flow], out=tmp_path, images=256, n_samples=100, stages=1, data_limit=1024,
+               progress=False, device="cpu", ddim_steps=(10, 50), ddim_samples=100)
+    assert samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "s0.json")]) == 0
+    assert "'Euler 10'" in capsys.readouterr().out.splitlines()[0]  # drawn first
+    part = json.loads((tmp_path / "s0.json").read_text())
+    assert [r["sampler"] for r in part["rows"]] == [s[0] for s in samplers.SAMPLERS]
+    assert [r["network_calls"] for r in part["rows"]] == [10, 50, 50, 50]
+    res = json.loads((tmp_path / "results.json").read_text())
+    runs = {r["family"]: r for r in res["runs"]}
+    [ddpm50] = [p["fid"] for p in runs["diffusion"]["steps_curve"] if p["steps"] == 50]
+    [euler10] = [p["fid"] for p in runs["flow"]["steps_curve"] if p["steps"] == 10]
+    assert part["ddpm_50_steps"]["fid"] == ddpm50 and part["rows"][0]["fid"] == pytest.approx(euler10)
+    other = {**part, "seed": 1, "ddpm_50_steps": {**part["ddpm_50_steps"], "fid": ddpm50 + 2}}
+    (tmp_path / "s1.json").write_text(json.dumps(other))
+    assert samplers.main(["--combine", str(tmp_path / "s0.json"), str(tmp_path / "s1.json"),
+                          "--out", str(tmp_path / "all.json")]) == 0
+    out = json.loads((tmp_path / "all.json").read_text())
+    assert out["seeds"] == [0, 1] and out["ddpm_50_fid_mean"] == pytest.approx(ddpm50 + 1)
+    assert out["table"][0]["over_ddpm_50"] == pytest.approx(part["rows"][0]["fid"] / (ddpm50 + 1))
+    with pytest.raises(SystemExit, match="twice"):
+        samplers.main(["--combine", str(tmp_path / "s0.json"), str(tmp_path / "s0.json"), "--out", str(tmp_path / "x.json")])
+    next(p for p in runs["flow"]["steps_curve"] if p["steps"] == 10)["fid"] += 5.0  # not this checkpoint's record
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="not the checkpoint"):
+        samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "x.json")])
+    assert len(capsys.readouterr().out.splitlines()) == 1  # refused after the one row
+    res["runs"] = [runs["diffusion"]]
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    with pytest.raises(SystemExit, match="one proper flow"):
+        samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "x.json")])
+    assert not (tmp_path / "x.json").exists()
