@@ -4,7 +4,8 @@
 
 Training: images per second of `fit` with the preset's own batch size and recipe (EMA included: that is
 what `genedu train --preset P` runs; a GAN's step holds a D and a G update), timed over `--train-steps`
-steps after `--warmup` steps, for each way of running it that may pay on a CPU:
+steps (more where a small batch needs them to reach `--min-images`) after `--warmup` steps, for each way
+of running it that may pay on a CPU:
 
 - `default`: torch's own thread count (here, one per core);
 - `1 thread`: what a second job on the same two cores leaves each of them;
@@ -128,7 +129,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", action="store_true", help="print the README's table from --out and stop")
     ap.add_argument("--out", default="benchmarks/results/speed.json")
-    ap.add_argument("--train-steps", type=int, default=20)
+    ap.add_argument("--train-steps", type=int, default=20, help="timed steps, at least (see --min-images)")
+    ap.add_argument("--min-images", type=int, default=2560,
+                    help="time at least this many images: more steps for a small batch (20 steps of 32 images "
+                         "last half a second, too short to read on a CPU)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (they hold torch.compile's work)")
     ap.add_argument("--n", type=int, default=500, help="images per sampling measurement")
     ap.add_argument("--ddim-steps", type=int, nargs="+", default=[10, 50])
@@ -142,8 +146,8 @@ def main():
         print(table(json.loads(Path(args.out).read_text())))
         return
     _import_families()  # the flow family registers on first use
-    if args.train_steps < 1 or args.warmup < 1 or args.n < 1 or args.ddpm_n < 1:
-        ap.error("--train-steps, --warmup, --n and --ddpm-n must be at least 1")
+    if args.train_steps < 1 or args.warmup < 1 or args.n < 1 or args.ddpm_n < 1 or args.min_images < 0:
+        ap.error("--train-steps, --warmup, --n and --ddpm-n must be at least 1, --min-images at least 0")
     presets = PRESETS
     if args.only:
         presets = [tuple(p.split("/", 1)) for p in args.only]
@@ -160,7 +164,9 @@ def main():
         for variant in args.variants:
             if variant == "channels_last" and not has_conv(MODEL_REGISTRY[family].from_preset(preset)):
                 continue
-            r = train_speed(family, preset, variant, data, args.train_steps, args.warmup)
+            batch = MODEL_REGISTRY[family].from_preset(preset).config.batch_size
+            steps = max(args.train_steps, -(-args.min_images // batch))
+            r = train_speed(family, preset, variant, data, steps, args.warmup)
             training.append(r)
             speed = f"{r['images_per_second']:8.1f} images/s (warm-up {r['warmup_seconds']:.1f} s)" if "error" not in r \
                 else f"failed: {r['error']}"
@@ -204,12 +210,14 @@ def main():
         "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "device": "cpu",
                     "load_average_before_after": [load_before, list(os.getloadavg())]},
-        "settings": {"batch_size": "each preset's own", "recipe": "each preset's EMA", "train_steps": args.train_steps,
+        "settings": {"batch_size": "each preset's own", "recipe": "each preset's EMA", "train_steps": f"at least {args.train_steps}, and at least {args.min_images} images",
                      "warmup_steps": args.warmup, "sample_n": args.n, "ddpm_n": args.ddpm_n, "seed": 0,
                      "data_limit": args.data_limit},
         "training": training,
         "sampling": sampling,
     }
+    if args.only and Path(args.out).is_file() and "settings" in old:  # the other rows' settings stay the file's
+        out["settings"] = {**old["settings"], "remeasured": "rows measured with --only give their own steps and n"}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -57,7 +57,7 @@ def test_recipe_trial_refuses_an_unknown_preset_before_training(tmp_path, capsys
 def test_speed_benchmark_records_variants_against_the_default(tmp_path, monkeypatch):
     speed, out = load("speed"), tmp_path / "speed.json"
     monkeypatch.setattr(sys, "argv", ["speed.py", "--only", "vae/seed", "vae/conv", "--variants", "default",
-                                      "1 thread", "channels_last", "--train-steps", "1", "--warmup", "1", "--n", "10",
+                                      "1 thread", "channels_last", "--train-steps", "1", "--min-images", "0", "--warmup", "1", "--n", "10",
                                       "--data-limit", "1024", "--out", str(out)])
     speed.main()
     rec = json.loads(out.read_text())
@@ -72,9 +72,12 @@ def test_speed_benchmark_records_variants_against_the_default(tmp_path, monkeypa
     assert len(lines) == 4 and lines[2].startswith("| vae `seed` | 128 |") and "| - |" in lines[2]
     # remeasuring one preset keeps the other's rows, in the table's order, and says when it was measured
     monkeypatch.setattr(sys, "argv", ["speed.py", "--only", "vae/seed", "--variants", "default", "--train-steps", "1",
-                                      "--warmup", "1", "--n", "10", "--data-limit", "1024", "--out", str(out)])
+                                      "--min-images", "256", "--warmup", "1", "--n", "10", "--data-limit", "1024", "--out", str(out)])
     speed.main()
     again = json.loads(out.read_text())
+    # the file's settings stay those of its other rows; the remeasured row gives its own steps
+    assert again["settings"]["train_steps"] == "at least 1, and at least 0 images"
+    assert again["training"][0]["steps"] == 2  # 256 images in batches of 128
     assert [(r["preset"], r["variant"]) for r in again["training"]] == [("seed", "default"), ("conv", "default"),
                                                                       ("conv", "1 thread"), ("conv", "channels_last")]
     assert [r["preset"] for r in again["sampling"]] == ["seed", "conv"] and "measured" in again["sampling"][0]
