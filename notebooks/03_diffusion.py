@@ -54,8 +54,8 @@ print(f"genedu {genedu.__version__}, torch {torch.__version__}, device {device}"
 # %% [markdown]
 # ## Parameters
 # **One switch, `TRAIN_FROM_SCRATCH`.** Training this lesson's DDPM well takes 6,000 optimiser steps of 128 images:
-# minutes on a GPU, about 25 minutes on a 2-core CPU (768,000 images at the 528 images/s that
-# `benchmarks/results/speed.json` records for this network on 2 threads; 36 minutes at its 1-thread 353). So the
+# minutes on a GPU, about 26 minutes on a 2-core CPU (768,000 images at the 491 images/s that
+# `benchmarks/results/speed.json` records for this network on 2 threads; 40 minutes at its 1-thread 322). So the
 # lesson does one of two things:
 # - `TRAIN_FROM_SCRATCH = True` (the default on a GPU): it trains the lesson's DDPM at that full budget, and
 #   every sampler, curve and grid below uses the model trained here;
