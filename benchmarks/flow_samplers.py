@@ -3,8 +3,9 @@
     python benchmarks/flow_samplers.py --showdown runs/showdown/seed0 --out runs/flow_samplers_seed0.json
     python benchmarks/flow_samplers.py --combine runs/flow_samplers_seed*.json --out benchmarks/results/flow_samplers.json
 
-The showdown samples its flow with 10 Euler steps (10 network calls per image) and its DDPM with 50 DDIM
-steps (50 calls), so its table compares the two families at unequal cost. This loads the flow a showdown
+The showdown sampled its flow with 10 Euler steps (10 network calls per image) and its DDPM with 50 DDIM
+steps (50 calls), so its table compared the two families at unequal cost; these figures chose the flow's
+50 Euler steps since. This loads the flow a showdown
 folder trained (its EMA weights, from the checkpoint `genedu.showdown` kept) and scores ODE solvers of up to
 50 calls on the showdown's own sweep (`ddim_samples` samples, noise seed 10,000 + the run's seed), beside the
 DDPM's FID at 50 steps read from the same folder's steps curve (same count and noise). The row the showdown
