@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--out", default="benchmarks/results/recipe_trials.json")
+    ap.add_argument("--save", help="also keep the trained sampler (the EMA weights where the recipe has them, "
+                                   "its learned prior fitted) as a checkpoint here, to score other samplers later")
     args = ap.parse_args(argv)
     if args.images < 1 or args.n < 1:
         ap.error("--images and --n must be at least 1")
@@ -78,6 +80,10 @@ def main(argv=None) -> int:
     sampler = history.ema.module if history.ema is not None else model
     sampler.after_training(data, seed=args.seed)
     sampler.eval()
+    if args.save:
+        from genedu.checkpoint import save_checkpoint
+
+        save_checkpoint(args.save, sampler, state={"images": history.last("images"), "recipe": recipe})
     with torch.no_grad():
         samples = torch.cat([sampler.sample(min(500, args.n - i), generator=torch.Generator().manual_seed(i),
                                             **sample_options).float().cpu() for i in range(0, args.n, 500)])

@@ -7,7 +7,9 @@ Seeds run side by side (one showdown folder each, e.g. benchmarks/gpu_references
 GPU) are reported together with --merge DIR... (same settings; --work is where the merged report goes).
 
 A contender whose sampler changed since its runs finished is scored again from the kept checkpoints with
---rescore KEY (no training). Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an
+--rescore KEY (no training). A contender whose preset changed is trained again alone with --from-record
+benchmarks/results/showdown.json --retrain KEY...: --work starts from the record's runs less that
+contender's, so only its runs train (the record's caveats are kept, --note adds to them). Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an
 interruption), then
 writes the settings, the machine, the calibration rows, the mean and spread of every figure per
 contender, the quality-against-budget curves, the DDIM curve, the FID ratio of each family's seed preset
@@ -25,7 +27,16 @@ from genedu import showdown as S
 from genedu.models.base import MODEL_REGISTRY, _import_families
 
 
-def main():
+# what the record keeps of each run (model_config: the whole config it trained with, which
+# genedu.showdown.changed_since compares with today's preset)
+RECORD_FIELDS = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe",
+                 "config", "model_config", "curve", "steps_curve", "fid", "kid", "inception_score", "class_kl",
+                 "class_histogram", "precision", "recall", "density", "coverage", "conditional_accuracy",
+                 "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised", "nll_bpd_8bit",
+                 "near_copy_share", "ancestral", "rescored")
+
+
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=275_000, help="images seen per model and seed")
     ap.add_argument("--seeds", type=int, default=1)
@@ -50,8 +61,24 @@ def main():
                          "(genedu.showdown.rescore), not trained again")
     ap.add_argument("--note", action="append", default=[],
                     help="a caveat to record with the figures (repeatable), e.g. how the CPU was shared")
-    args = ap.parse_args()
+    ap.add_argument("--from-record", metavar="JSON",
+                    help="start --work from this record's runs (e.g. benchmarks/results/showdown.json), less "
+                         "those of the --retrain contenders, which alone train again")
+    ap.add_argument("--retrain", nargs="+", metavar="KEY", default=[],
+                    help="with --from-record: the contenders (e.g. vae/laptop) whose runs train again")
+    args = ap.parse_args(argv)
     _import_families()
+    keys = [c.key for c in S.CONTENDERS]
+    if bool(args.from_record) != bool(args.retrain):
+        ap.error("--from-record and --retrain go together: the record to start from, and what trains again")
+    if args.from_record and args.merge:
+        ap.error("--from-record starts one --work folder; it does not combine with --merge")
+    unknown = [k for k in args.retrain if k not in keys]
+    if unknown:
+        ap.error(f"--retrain {unknown}: no such contender; contenders: {keys}")
+    caveats = list(args.note)
+    if args.from_record:
+        caveats = start_from_record(Path(args.from_record), Path(args.work), args.retrain) + caveats
 
     for key in args.rescore:
         contender = next((c for c in S.CONTENDERS if c.key == key), None)
@@ -66,6 +93,8 @@ def main():
     source_machine = merge(args.merge, Path(args.work)) if args.merge else None
     seeds = sorted({r["seed"] for d in args.merge for r in json.loads((Path(d) / "results.json").read_text())["runs"]}) \
         if args.merge else (args.seed_list or args.seeds)
+    if args.from_record:  # the record's seeds
+        seeds = json.loads((Path(args.work) / "results.json").read_text())["settings"]["seeds"]
     res = S.showdown(images=args.images, seeds=seeds, n_samples=args.samples, stages=args.stages,
                      ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples,
                      ancestral_steps=args.ancestral_steps, data_limit=args.data_limit,
@@ -89,12 +118,6 @@ def main():
         if v["preset"] != "seed":
             kl = v["class_kl"]["mean"]
             targets[f"{key}: class KL under 0.01"] = {"measured": round(kl, 4), "met": kl < 0.01}
-    keep = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe", "config",
-            "curve",
-            "steps_curve",
-            "fid", "kid", "inception_score", "class_kl", "class_histogram", "precision", "recall", "density",
-            "coverage", "conditional_accuracy", "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised",
-            "nll_bpd_8bit", "near_copy_share", "ancestral", "rescored")
     out = {
         "what": "genedu showdown: every family's seed and proper preset under the same images-seen budget",
         "command": f"python benchmarks/showdown.py --images {args.images} --seeds {len(seeds) if args.merge else args.seeds}"
@@ -107,24 +130,42 @@ def main():
                    + (f" --likelihood-k {args.likelihood_k} --likelihood-n {args.likelihood_n}"
                       if (args.likelihood_k, args.likelihood_n) != (100, 2000) else "")
                    + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else "")
-                   + (" --rescore " + " ".join(args.rescore) if args.rescore else ""),
+                   + (" --rescore " + " ".join(args.rescore) if args.rescore else "")
+                   + (f" --from-record {args.from_record} --retrain {' '.join(args.retrain)}" if args.from_record else ""),
         "settings": res["settings"],
         "recipes": {c.key: MODEL_REGISTRY[c.family].recipe(c.preset) for c in S.CONTENDERS},
         "config_overrides": {c.key: c.config for c in S.CONTENDERS if c.config},
         "machine": res["machine"],
-        "caveats": args.note,
+        "caveats": caveats,
         "calibration": [{k: c[k] for k in ("name", "n", "fid", "kid", "inception_score", "class_kl", "precision",
                                          "recall")} for c in res["calibration"]],
         "summary": summary,
         "seed_over_proper_fid": ratios,
         "targets": targets,
         "verdicts": res["verdicts"],
-        "runs": [{k: r[k] for k in keep if k in r} for r in res["runs"]],
+        "runs": [{k: r[k] for k in RECORD_FIELDS if k in r} for r in res["runs"]],
     }
     Path(args.out).write_text(json.dumps(out, indent=1, default=float) + "\n")
     print(S.table_markdown(summary, res["calibration"]))
     print(json.dumps(targets, indent=1))
     print(f"wrote {args.out}")
+
+
+def start_from_record(record_path: Path, work: Path, retrain: list[str]) -> list[str]:
+    """Write --work's results.json from a record's runs less those of `retrain` (so the showdown trains
+    those alone); return the record's caveats. A --work that already holds results.json is resumed as it is."""
+    if not record_path.is_file():
+        raise SystemExit(f"--from-record {record_path}: no such file")
+    record = json.loads(record_path.read_text())
+    if "settings" not in record or "runs" not in record:
+        raise SystemExit(f"--from-record {record_path}: not a showdown record (no settings or runs)")
+    results = work / "results.json"
+    if not results.is_file():
+        kept = [r for r in record["runs"] if f"{r['family']}/{r['preset']}" not in retrain]
+        work.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps({"settings": record["settings"], "runs": kept}, indent=2, default=float) + "\n")
+        print(f"{results}: {len(kept)} run(s) from {record_path}; {len(record['runs']) - len(kept)} to train again")
+    return list(record.get("caveats", []))
 
 
 def merge(dirs: list[str], work: Path) -> dict:

@@ -22,13 +22,18 @@ def test_recipe_trial_writes_a_row_and_keeps_the_others(tmp_path):
     trial, out = load("recipe_trial"), tmp_path / "trials.json"
     out.write_text(json.dumps({"trials": {"earlier": {"fid": 1.0}}}))
     assert trial.main(["--model", "vae", "--preset", "seed", "--images", "256", "--n", "100", "--label", "tiny",
-                       "--set", "lr_decay=cosine", "lr_warmup=1", "--config", "hidden=64", "--out", str(out)]) == 0
+                       "--set", "lr_decay=cosine", "lr_warmup=1", "--config", "hidden=64", "--out", str(out),
+                       "--save", str(tmp_path / "tiny.pt")]) == 0
     rows = json.loads(out.read_text())["trials"]
     assert rows["earlier"] == {"fid": 1.0}
     row = rows["tiny"]
     assert row["recipe"] == {"lr_decay": "cosine", "lr_warmup": 1} and row["images"] == 256 and row["n"] == 100
     assert row["config"] == {"hidden": 64}
     assert row["fid"] > 0 and len(row["class_histogram"]) == 10 and "CPU" in row["machine"] and row["seed"] == 0
+    from genedu.checkpoint import load_model, read_checkpoint
+
+    assert load_model(tmp_path / "tiny.pt").config.hidden == 64  # the trained sampler, kept to score again
+    assert read_checkpoint(tmp_path / "tiny.pt")["state"]["images"] == 256
 
 
 @pytest.mark.parametrize("change, message", [
@@ -261,3 +266,37 @@ def test_flow_samplers_checks_the_showdowns_own_row_and_compares_with_the_ddpm(t
     with pytest.raises(SystemExit, match="one proper flow"):
         samplers.main(["--showdown", str(tmp_path), "--out", str(tmp_path / "x.json")])
     assert not (tmp_path / "x.json").exists()
+
+
+def test_showdown_record_keeps_each_runs_whole_config_and_retrains_one_contender_from_it(tmp_path, monkeypatch, capsys):
+    """The record (benchmarks/showdown.py's JSON) keeps each run's model_config, which changed_since needs to
+    see a preset changed under it; --from-record --retrain trains again only the named contender's runs and
+    keeps the others' and the record's caveats."""
+    from genedu import showdown as S
+
+    bench = load("showdown")
+    monkeypatch.setattr(S, "CONTENDERS", [S.Contender("vae", "seed", "VAE (seed)"),
+                                          S.Contender("gan", "seed", "GAN (seed)")])
+    common = ["--images", "256", "--samples", "100", "--stages", "1", "--data-limit", "1024", "--ddim-steps", "10"]
+    record = tmp_path / "record.json"
+    bench.main(common + ["--work", str(tmp_path / "a"), "--out", str(record), "--note", "first"])
+    rec = json.loads(record.read_text())
+    assert all(r["model_config"]["batch_size"] == 128 for r in rec["runs"])  # the seed presets' batch
+    assert S.changed_since(rec) == {}
+    trained = []
+    run_one = S.run_one
+    monkeypatch.setattr(S, "run_one", lambda c, *a, **k: trained.append(c.key) or run_one(c, *a, **k))
+    with pytest.raises(SystemExit):  # --retrain needs its record, and names a contender
+        bench.main(common + ["--work", str(tmp_path / "b"), "--retrain", "gan/seed"])
+    with pytest.raises(SystemExit):
+        bench.main(common + ["--work", str(tmp_path / "b"), "--from-record", str(record), "--retrain", "gan/dcgan"])
+    assert "no such contender" in capsys.readouterr().err and trained == []
+    again = tmp_path / "again.json"
+    bench.main(common + ["--work", str(tmp_path / "b"), "--out", str(again), "--from-record", str(record),
+                         "--retrain", "gan/seed", "--note", "second"])
+    assert trained == ["gan/seed"]
+    new = json.loads(again.read_text())
+    assert new["caveats"] == ["first", "second"] and "--retrain gan/seed" in new["command"]
+    by_key = {r["family"]: r for r in new["runs"]}
+    assert by_key["vae"] == next(r for r in rec["runs"] if r["family"] == "vae")  # kept as recorded
+    assert by_key["gan"]["model_config"] == next(r for r in rec["runs"] if r["family"] == "gan")["model_config"]
