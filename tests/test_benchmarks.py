@@ -300,3 +300,28 @@ def test_showdown_record_keeps_each_runs_whole_config_and_retrains_one_contender
     by_key = {r["family"]: r for r in new["runs"]}
     assert by_key["vae"] == next(r for r in rec["runs"] if r["family"] == "vae")  # kept as recorded
     assert by_key["gan"]["model_config"] == next(r for r in rec["runs"] if r["family"] == "gan")["model_config"]
+
+
+def test_vae_priors_scores_each_mixture_and_temperature_and_refuses_other_checkpoints(tmp_path, capsys):
+    """On an untrained small VAE: one row per (components, codes, temperature), each scored; a GAN's
+    checkpoint, a missing file and more components than codes are refused before any scoring."""
+    from genedu.checkpoint import save_checkpoint
+    from genedu.models.gan import GAN
+    from genedu.models.vae import VAE
+
+    priors, out = load("vae_priors"), tmp_path / "priors.json"
+    save_checkpoint(tmp_path / "vae.pt", VAE.from_preset("laptop", channels=4, hidden=32))
+    save_checkpoint(tmp_path / "gan.pt", GAN.from_preset("seed"))
+    assert priors.main(["--checkpoint", str(tmp_path / "vae.pt"), "--components", "2", "3", "--codes", "200",
+                        "--temperatures", "1.0", "0.5", "--n", "100", "--label", "tiny ", "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert sorted(rec["rows"]) == sorted(f"tiny K={k} codes=200 T={t}" for k in (2, 3) for t in (1.0, 0.5))
+    assert all(r["fid"] > 0 and r["n"] == 100 for r in rec["rows"].values()) and "CPU" in rec["machine"]
+    assert rec["checkpoints"]["tiny "]["config"]["channels"] == 4
+    for argv, message in ([["--checkpoint", str(tmp_path / "gan.pt")], "not a VAE"],
+                          [["--checkpoint", str(tmp_path / "none.pt")], "no such file"],
+                          [["--checkpoint", str(tmp_path / "vae.pt"), "--components", "300", "--codes", "200"],
+                           "at least as many codes"]):
+        with pytest.raises(SystemExit):
+            priors.main(argv + ["--out", str(tmp_path / "x.json")])
+        assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
