@@ -31,7 +31,7 @@ from genedu.models.base import MODEL_REGISTRY, _import_families
 # genedu.showdown.changed_since compares with today's preset)
 RECORD_FIELDS = ("family", "preset", "label", "seed", "parameters", "images_seen", "train_seconds", "recipe",
                  "config", "model_config", "curve", "steps_curve", "fid", "kid", "inception_score", "class_kl",
-                 "class_histogram", "precision", "recall", "density", "coverage", "conditional_accuracy",
+                 "class_histogram", "precision", "recall", "density", "coverage", "sharpness", "conditional_accuracy",
                  "seconds_per_1000", "nll_nats", "nll_setting", "nll_bpd_binarised", "nll_bpd_8bit",
                  "near_copy_share", "ancestral", "rescored")
 
@@ -76,9 +76,10 @@ def main(argv=None):
     unknown = [k for k in args.retrain if k not in keys]
     if unknown:
         ap.error(f"--retrain {unknown}: no such contender; contenders: {keys}")
-    caveats = list(args.note)
+    caveats, record = list(args.note), None
     if args.from_record:
-        caveats = start_from_record(Path(args.from_record), Path(args.work), args.retrain) + caveats
+        record = start_from_record(Path(args.from_record), Path(args.work), args.retrain)
+        caveats = list(record.get("caveats", [])) + caveats
 
     for key in args.rescore:
         contender = next((c for c in S.CONTENDERS if c.key == key), None)
@@ -102,6 +103,11 @@ def main(argv=None):
     if source_machine is not None:  # the runs were trained and scored there, not on the machine merging them
         res["machine"] = source_machine
     summary = res["summary"]
+    if record is not None:
+        # the contenders not trained again keep the record's summary and machine: their runs are the record's,
+        # but the record keeps of each run only RECORD_FIELDS, and its summary came from the whole runs
+        summary.update({k: v for k, v in record["summary"].items() if k not in args.retrain})
+        res["verdicts"], res["machine"] = S.verdicts(summary), record["machine"]
     ratios = S.seed_ratios(summary)
     targets = {f"{fam}: proper preset's FID at least 20x better than the seed preset's": {
         "measured_ratio": round(r, 2), "met": r >= 20} for fam, r in ratios.items()}
@@ -151,13 +157,13 @@ def main(argv=None):
     print(f"wrote {args.out}")
 
 
-def start_from_record(record_path: Path, work: Path, retrain: list[str]) -> list[str]:
+def start_from_record(record_path: Path, work: Path, retrain: list[str]) -> dict:
     """Write --work's results.json from a record's runs less those of `retrain` (so the showdown trains
-    those alone); return the record's caveats. A --work that already holds results.json is resumed as it is."""
+    those alone); return the record. A --work that already holds results.json is resumed as it is."""
     if not record_path.is_file():
         raise SystemExit(f"--from-record {record_path}: no such file")
     record = json.loads(record_path.read_text())
-    if "settings" not in record or "runs" not in record:
+    if not all(k in record for k in ("settings", "runs", "summary", "machine")):
         raise SystemExit(f"--from-record {record_path}: not a showdown record (no settings or runs)")
     results = work / "results.json"
     if not results.is_file():
@@ -165,7 +171,7 @@ def start_from_record(record_path: Path, work: Path, retrain: list[str]) -> list
         work.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps({"settings": record["settings"], "runs": kept}, indent=2, default=float) + "\n")
         print(f"{results}: {len(kept)} run(s) from {record_path}; {len(record['runs']) - len(kept)} to train again")
-    return list(record.get("caveats", []))
+    return record
 
 
 def merge(dirs: list[str], work: Path) -> dict:

@@ -299,6 +299,8 @@ def test_showdown_record_keeps_each_runs_whole_config_and_retrains_one_contender
     assert new["caveats"] == ["first", "second"] and "--retrain gan/seed" in new["command"]
     by_key = {r["family"]: r for r in new["runs"]}
     assert by_key["vae"] == next(r for r in rec["runs"] if r["family"] == "vae")  # kept as recorded
+    assert "sharpness" in by_key["vae"] and new["summary"]["vae/seed"] == rec["summary"]["vae/seed"]
+    assert new["machine"] == rec["machine"] and {v["criterion"] for v in new["verdicts"]} >= {"sample quality"}
     assert by_key["gan"]["model_config"] == next(r for r in rec["runs"] if r["family"] == "gan")["model_config"]
 
 
