@@ -72,16 +72,17 @@ def main(argv=None) -> int:
                     x = torch.cat([model.decode(z[i:i + 500]).clamp(-1, 1) for i in range(0, args.n, 500)])
                 report = evaluate_samples(x, with_calibration=False)
                 key = f"{args.label}K={k} codes={n_codes} T={t}".strip()
-                rows[key] = {"components": k, "codes": n_codes, "temperature": t, "n": report["n"],
+                rows[key] = {"components": k, "codes": n_codes, "temperature": t, "seed": args.seed, "n": report["n"],
                              "fid": report["fid"], "precision": report["precision"], "recall": report["recall"],
                              "class_kl": report["class_kl"], "min_share": min(report["class_histogram"]),
                              "fit_log_likelihood": info["log_likelihood"], "fit_seconds": round(fit_seconds, 1)}
                 print(key, json.dumps(rows[key]), flush=True)
     out = Path(args.out)
     old = json.loads(out.read_text()) if out.is_file() else {}
-    old.update({"about": __doc__.splitlines()[0], "machine": describe_machine("cpu"), "seed": args.seed})
+    old.update({"about": __doc__.splitlines()[0], "machine": describe_machine("cpu")})
     old.setdefault("checkpoints", {})[args.label or str(path.name)] = {
-        "file": path.name, "config": model.config_dict(), "state": read_checkpoint(path).get("state", {})}
+        "file": path.name, "config": model.config_dict(),
+        **{k: v for k, v in read_checkpoint(path).get("state", {}).items() if k in ("images", "seed", "recipe")}}
     old.setdefault("rows", {}).update(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(old, indent=1, default=float) + "\n")

@@ -319,7 +319,7 @@ def test_vae_priors_scores_each_mixture_and_temperature_and_refuses_other_checkp
     rec = json.loads(out.read_text())
     assert sorted(rec["rows"]) == sorted(f"tiny K={k} codes=200 T={t}" for k in (2, 3) for t in (1.0, 0.5))
     assert all(r["fid"] > 0 and r["n"] == 100 for r in rec["rows"].values()) and "CPU" in rec["machine"]
-    assert rec["checkpoints"]["tiny "]["config"]["channels"] == 4
+    assert rec["checkpoints"]["tiny "]["config"]["channels"] == 4 and all(r["seed"] == 0 for r in rec["rows"].values())
     for argv, message in ([["--checkpoint", str(tmp_path / "gan.pt")], "not a VAE"],
                           [["--checkpoint", str(tmp_path / "none.pt")], "no such file"],
                           [["--checkpoint", str(tmp_path / "vae.pt"), "--components", "300", "--codes", "200"],
