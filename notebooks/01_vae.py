@@ -516,8 +516,8 @@ else:
 # and the decoder draws it sharper (Ghosh et al. 2020 drop the KL term altogether). The price is likelihood,
 # measured as always with $\beta = 1$: IWAE 89.9 nats at $\beta = 0.5$ against 88.8 to 89.4 at $\beta = 1$
 # (the showdown's three runs), but 94.4 at $\beta = 0.25$. The `laptop` preset is now the residual network
-# at 16 channels, in batches of 64, with 50 components and $\beta = 0.5$
-# (`benchmarks/results/recipe_trials.json`). The cell below prints them from the file and checks the order.
+# at 16 channels, in batches of 64, with $\beta = 0.5$ (`benchmarks/results/recipe_trials.json`) and, as the
+# next section measures, 100 components. The cell below prints the trials from the file and checks the order.
 
 # %%
 import json
@@ -548,7 +548,8 @@ else:
 # each). On the showdown's three laptop VAEs, 100 components beat the preset's 50 by 1.4 FID on average,
 # and fitting all 55,000 training codes instead of 10,000 bought nothing more. One reading moves by up to 2
 # between two fits and draws of the same model (the showdown scored these three 10.4, 12.9 and 10.5; this
-# sweep's 50-component rows read 12.5, 13.1 and 11.1), so the preset keeps 50. A **temperature** $T < 1$ scales
+# sweep's 50-component rows read 12.5, 13.1 and 11.1), but 100 won for every seed, so the preset now fits
+# 100 components (about 5 s of EM on 10,000 codes). A **temperature** $T < 1$ scales
 # every component's spread by $T$, holding draws nearer the component means (the VAE's form of the GAN's
 # truncation trick, lesson 02): FID falls and precision rises, but recall falls. The model's own
 # distribution is $T = 1$, which is what every figure in this course samples.
@@ -566,8 +567,8 @@ if PRIORS is not None:
         by_t = sorted((r for r in trial.values() if (r["components"], r["codes"]) == k), key=lambda r: r["temperature"])
         assert [r["fid"] for r in by_t] == sorted(r["fid"] for r in by_t)  # a lower temperature, a lower FID...
         assert [r["recall"] for r in by_t] == sorted(r["recall"] for r in by_t)  # ...and a lower recall
-    means = {k: m["fid_mean"] for k, m in sweep["showdown_means"]["rows"].items()}
-    assert means["K=100 codes=10000"] < means["K=50 codes=10000"]  # more components: better on average
+    per_seed = {k: m["fids"] for k, m in sweep["showdown_means"]["rows"].items()}
+    assert all(a < b for a, b in zip(per_seed["K=100 codes=10000"], per_seed["K=50 codes=10000"]))  # every seed
 else:
     print("benchmarks/results/ is not here (genedu installed without the repository)")
 

@@ -106,7 +106,7 @@ print(f"FAST={FAST}, TRAIN_FROM_SCRATCH={TRAIN_FROM_SCRATCH}: {IMAGES:,} images 
 #
 # | family | `seed` preset: the original notebook's model | proper preset: `laptop`, the recipe of lessons 01-03b |
 # |---|---|---|
-# | VAE | 784-400-20 MLP, tanh output, MSE + KL | residual convolutional encoder and decoder, Bernoulli likelihood, 16 latents, KL weight $\beta = 0.5$ (lesson 01); sampled from its learned prior (a 50-component mixture fitted to the training codes, lesson 01) |
+# | VAE | 784-400-20 MLP, tanh output, MSE + KL | residual convolutional encoder and decoder, Bernoulli likelihood, 16 latents, KL weight $\beta = 0.5$ (lesson 01); sampled from its learned prior (a 100-component mixture fitted to the training codes, lesson 01) |
 # | GAN | MLP generator and discriminator, BCE, one shared fake batch | convolutional, hinge loss, spectral normalisation, two learning rates (lesson 02) |
 # | diffusion | a 784-512-784 MLP predicting noise added once, no timestep | lesson 03's UNet with a time embedding, cosine schedule, v-prediction, trained unconditionally in batches of 64, sampled with 50 stochastic DDIM steps ($\eta = 1$, below) |
 # | flow matching | (none: the original had no flow; its baseline is the DDPM) | the DDPM's UNet trained on the straight path of lesson 03b, the same way, sampled with 50 Euler steps (the DDPM's 50 network calls, below) |
