@@ -138,6 +138,8 @@ def main(argv=None):
                    + f" --work {args.work}" + (" --merge " + " ".join(args.merge) if args.merge else "")
                    + (" --rescore " + " ".join(args.rescore) if args.rescore else "")
                    + (f" --from-record {args.from_record} --retrain {' '.join(args.retrain)}" if args.from_record else ""),
+        # the commands that made the runs kept from the record (--from-record), oldest first
+        "earlier_commands": [] if record is None else record.get("earlier_commands", []) + [record["command"]],
         "settings": res["settings"],
         "recipes": {c.key: MODEL_REGISTRY[c.family].recipe(c.preset) for c in S.CONTENDERS},
         "config_overrides": {c.key: c.config for c in S.CONTENDERS if c.config},
@@ -164,7 +166,8 @@ def start_from_record(record_path: Path, work: Path, retrain: list[str]) -> dict
         raise SystemExit(f"--from-record {record_path}: no such file")
     record = json.loads(record_path.read_text())
     if not all(k in record for k in ("settings", "runs", "summary", "machine")):
-        raise SystemExit(f"--from-record {record_path}: not a showdown record (no settings or runs)")
+        raise SystemExit(f"--from-record {record_path}: not a showdown record (it lacks settings, runs, summary "
+                         "or machine)")
     results = work / "results.json"
     if not results.is_file():
         kept = [r for r in record["runs"] if f"{r['family']}/{r['preset']}" not in retrain]

@@ -297,6 +297,7 @@ def test_showdown_record_keeps_each_runs_whole_config_and_retrains_one_contender
     assert trained == ["gan/seed"]
     new = json.loads(again.read_text())
     assert new["caveats"] == ["first", "second"] and "--retrain gan/seed" in new["command"]
+    assert new["earlier_commands"] == [rec["command"]] and rec["earlier_commands"] == []
     by_key = {r["family"]: r for r in new["runs"]}
     assert by_key["vae"] == next(r for r in rec["runs"] if r["family"] == "vae")  # kept as recorded
     assert "sharpness" in by_key["vae"] and new["summary"]["vae/seed"] == rec["summary"]["vae/seed"]
