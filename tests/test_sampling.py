@@ -108,9 +108,12 @@ def test_guidance_scale_0_is_unconditional_and_1_is_conditional():
     g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
     uncond = model.sample(4, labels=None, steps=4, generator=g())
     cond = model.sample(4, labels=labels, steps=4, generator=g())
-    assert not torch.allclose(uncond, cond, atol=1e-3), "labels must change the samples for this test to mean anything"
-    assert torch.allclose(model.sample(4, labels=labels, steps=4, guidance=0.0, generator=g()), uncond, atol=1e-5)
-    assert torch.allclose(model.sample(4, labels=labels, steps=4, guidance=1.0, generator=g()), cond, atol=1e-5)
+    assert (uncond - cond).abs().mean() > 0.1, "labels must change the samples for this test to mean anything"
+    # guidance runs the labelled and the null batch through the network as one batch of 2n, which may take
+    # other float32 kernels than a batch of n: up to 7e-5 apart after 4 steps on an AVX-512 CPU. Equal here
+    # means 1e-3, a hundredth of the mean gap the labels make
+    assert torch.allclose(model.sample(4, labels=labels, steps=4, guidance=0.0, generator=g()), uncond, atol=1e-3)
+    assert torch.allclose(model.sample(4, labels=labels, steps=4, guidance=1.0, generator=g()), cond, atol=1e-3)
     w3 = model.sample(4, labels=labels, steps=4, guidance=3.0, generator=g())
     assert not torch.allclose(w3, cond, atol=1e-3)
 
