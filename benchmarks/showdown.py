@@ -9,10 +9,10 @@ GPU) are reported together with --merge DIR... (same settings; --work is where t
 A contender whose sampler changed since its runs finished is scored again from the kept checkpoints with
 --rescore KEY (no training). A contender whose preset changed is trained again alone with --from-record
 benchmarks/results/showdown.json --retrain KEY...: --work starts from the record's runs less that
-contender's, so only its runs train (the record's caveats are kept, --note adds to them). Runs `genedu.showdown.showdown` (resumable: rerun with the same --work after an
-interruption), then
-writes the settings, the machine, the calibration rows, the mean and spread of every figure per
-contender, the quality-against-budget curves, the DDIM curve, the FID ratio of each family's seed preset
+contender's, so only its runs train (the record's caveats are kept, --note adds to them). Runs
+`genedu.showdown.showdown` (resumable: rerun with the same --work after an interruption), then writes the
+settings, the machine, the calibration rows, the mean and spread of every figure per contender, the
+quality-against-budget curves, the DDIM curve, the FID ratio of each family's seed preset
 to its proper preset, and the issue's targets each marked met or not, measured.
 """
 

@@ -1,7 +1,7 @@
 """A VAE's learned prior, decided on one trained network: components, codes fitted and temperature.
 
     python benchmarks/vae_priors.py --checkpoint runs/trials/vae.pt --components 20 50 100 \
-        --codes 10000 60000 --temperatures 1.0 0.9 0.8 --out benchmarks/results/vae_priors.json
+        --codes 10000 55000 --temperatures 1.0 0.9 0.8 --out benchmarks/results/vae_priors.json
 
 The checkpoint is a trained VAE (e.g. `benchmarks/recipe_trial.py --save`). For every pair of mixture size
 K and number of training codes N, a K-component Gaussian mixture (the preset's covariance) is fitted by EM

@@ -131,12 +131,13 @@ class VAE(GenerativeModel):
         # the showdown; in batches of 64 (twice the updates, the same images/s on this CPU) 32.6, 50
         # components 29.7, 64 channels 23.6, and residual blocks at 16 channels 20.7 (at 32 channels 14.1, but
         # about 3.5x slower to train than 16 on a CPU). Then beta = 0.5: FID 9.2 for 0.7 nats of likelihood
-        # (IWAE 89.9, against 88.8-89.4 in the showdown's three runs at beta 1); beta = 0.25 scored 8.2 but 94.4 nats. With a learned prior
-        # the KL term no longer has to make the codes fit N(0, I) for sampling, so a smaller beta keeps more
-        # of each digit in its code and decodes sharper (Ghosh et al. 2020). Its likelihood is still measured
-        # with the ELBO's beta = 1 (lesson 01). Then 100 prior components: on the showdown's three beta-0.5
-        # networks FID 10.8 +/- 0.6 against 12.2 +/- 1.0 with 50, better for each seed, refitted without
-        # training (benchmarks/results/vae_priors.json); about 5 s of EM on 10,000 codes
+        # (IWAE 89.9, against 88.8-89.4 in the showdown's three runs at beta 1); beta = 0.25 scored 8.2 but
+        # 94.4 nats. With a learned prior the KL term no longer has to make the codes fit N(0, I) for
+        # sampling, so a smaller beta keeps more of each digit in its code and decodes sharper (Ghosh et
+        # al. 2020). Its likelihood is still measured with the ELBO's beta = 1 (lesson 01). Then 100 prior
+        # components: on the showdown's three beta-0.5 networks FID 10.8 +/- 0.6 against 12.2 +/- 1.0 with
+        # 50, better for each seed, refitted without training (benchmarks/results/vae_priors.json); about 5 s
+        # of EM on 10,000 codes
         "laptop": VAEConfig(likelihood="bernoulli", arch="resconv", channels=16, hidden=256, latent_dim=16,
                             lr=2e-3, batch_size=64, prior_components=100, beta=0.5),
         # the strong conv VAE for a GPU (about 4 minutes on an H200): residual blocks, 64/128 channels,
