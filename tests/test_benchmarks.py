@@ -328,3 +328,37 @@ def test_vae_priors_scores_each_mixture_and_temperature_and_refuses_other_checkp
         with pytest.raises(SystemExit):
             priors.main(argv + ["--out", str(tmp_path / "x.json")])
         assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, capsys):
+    """--checkpoint scores a trained VAE without training (a tiny PixelCNN-headed one here): the bounds in
+    nats and the samples' own-suite figures; a GAN, the seed's squared error, a missing file and a file
+    that is not the preset it is named after are refused before any data is read."""
+    from genedu.checkpoint import save_checkpoint
+    from genedu.models.gan import GAN
+    from genedu.models.vae import VAE
+
+    lik, out = load("vae_likelihood"), tmp_path / "lik.json"
+    tiny = VAE.from_preset("pixel", channels=4, hidden=16, latent_dim=4, pixel_channels=4, pixel_layers=1,
+                           prior_components=0)
+    save_checkpoint(tmp_path / "tiny.pt", tiny)
+    assert lik.main(["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "3", "--n-iwae", "20", "--samples", "30",
+                     "--results", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["preset"] == "tiny" and rec["recipe"] is None and rec["config"]["pixel_layers"] == 1
+    assert 0 < rec["iwae_nll_first_n"] <= rec["neg_elbo_first_n"] + 5  # IWAE is the tighter bound (noise aside)
+    assert rec["samples"]["n"] == 30 and rec["samples"]["fid"] > 0 and rec["k"] == 3
+    save_checkpoint(tmp_path / "gan.pt", GAN.from_preset("seed"))
+    save_checkpoint(tmp_path / "seed.pt", VAE.from_preset("seed"))
+    save_checkpoint(tmp_path / "laptop.pt", tiny)
+    for argv, message in ([["--checkpoint", str(tmp_path / "gan.pt")], "not a Bernoulli VAE"],
+                          [["--checkpoint", str(tmp_path / "seed.pt")], "not a Bernoulli VAE"],
+                          [["--checkpoint", str(tmp_path / "none.pt")], "no such file"],
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--preset", "big"], "not a VAE preset"],
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "0"], "at least 1"]):
+        with pytest.raises(SystemExit):
+            lik.main(argv + ["--results", str(tmp_path / "x.json")])
+        assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    with pytest.raises(Exception, match="pixel_channels"):  # named after a preset it does not hold
+        lik.main(["--checkpoint", str(tmp_path / "laptop.pt"), "--results", str(tmp_path / "x.json")])
+    assert not (tmp_path / "x.json").exists()

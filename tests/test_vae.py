@@ -123,6 +123,10 @@ def test_checkpoint_round_trip(tmp_path, batch):
     ({"prior_covariance": "spherical"}, "prior_covariance must be one of"),
     ({"hidden2": -5}, "hidden2 must be >= 0"),
     ({"kl_warmup_steps": -1}, "kl_warmup_steps must be >= 0"),
+    ({"pixel_layers": -1}, "pixel_layers must be >= 0"),
+    ({"pixel_layers": 2, "pixel_channels": 0}, "pixel_channels must be at least 1"),
+    ({"pixel_layers": 2}, "needs arch='resconv' and likelihood="),  # the mlp preset's arch
+    ({"pixel_layers": 2, "arch": "resconv", "likelihood": "gaussian_sse"}, "needs arch='resconv' and likelihood="),
 ])
 def test_bad_settings_give_clear_errors(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -354,3 +358,83 @@ def test_vae_diagram_names_both_loss_terms_and_draws_the_images_given(batch):
     shown = with_images.axes[0].images[0].get_array()
     assert torch.allclose(torch.as_tensor(shown.data), x.reshape(28, 28))  # the digit given, not a stand-in
     plt.close("all")
+
+
+# ---- the PixelCNN decoder head (issue 11: the conv likelihood anchor) -----------------------------------
+
+def _small_pixel(**kw):
+    torch.manual_seed(0)
+    m = VAE.from_preset("pixel", channels=8, hidden=32, latent_dim=4, pixel_channels=8, pixel_layers=2, **kw)
+    for p in m.pixel.out.parameters():  # the head starts at zero: give it a say, as training would
+        torch.nn.init.normal_(p, std=0.5)
+    return m.eval()
+
+
+def test_masked_conv_rejects_unknown_mask():
+    from genedu.models.vae import MaskedConv2d
+
+    with pytest.raises(ValueError, match="mask must be"):
+        MaskedConv2d(1, 4, 3, "C")
+
+
+def test_pixel_head_is_autoregressive_in_raster_order():
+    m = _small_pixel()
+    g = torch.Generator().manual_seed(0)
+    x = torch.bernoulli(torch.full((2, 1, 28, 28), 0.3), generator=g)
+    z = torch.randn(2, 4, generator=g)
+    base = m.pixel_logits(x, z)
+    for (i, j) in [(0, 0), (10, 5), (27, 27), (13, 0)]:
+        flipped = x.clone()
+        flipped[:, 0, i, j] = 1 - flipped[:, 0, i, j]
+        d = (m.pixel_logits(flipped, z) - base).abs()[:, 0].flatten(1).amax(0)  # (784,)
+        k = 28 * i + j
+        assert d[:k + 1].max() == 0  # no pixel up to and including k sees pixel k
+        if k < 783:
+            assert d[k + 1] > 0  # the next pixel does
+    # and it depends on z
+    assert not torch.allclose(m.pixel_logits(x, z + 1), base)
+
+
+def test_untrained_pixel_head_is_the_factorised_decoder(batch):
+    torch.manual_seed(0)
+    m = VAE.from_preset("pixel", channels=8, hidden=32, latent_dim=4, pixel_channels=8, pixel_layers=2)
+    x01 = (batch[0][:4] > 0).float()
+    z = torch.randn(4, 4)
+    torch.testing.assert_close(m.pixel_logits(x01, z), m.decoder_output(z))
+
+
+def test_drawn_pixels_follow_the_logits_of_the_whole_image():
+    """draw_pixels runs the head on a window per pixel: each draw must be the one the whole image's
+    teacher-forced logits give for the same uniforms (so the window loses nothing)."""
+    m = _small_pixel()
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
+    x = m.draw_pixels(z, generator=torch.Generator().manual_seed(2))
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(x, (u < torch.sigmoid(m.pixel_logits(x, z))).float())
+    assert 0 < x.mean() < 1
+
+
+def test_pixel_vae_samples_trains_scores_and_reloads(tmp_path, batch):
+    from genedu.evaluate.likelihood import iwae_nll
+
+    m = _small_pixel(prior_components=0)
+    s = m.sample(2, generator=torch.Generator().manual_seed(0))
+    assert s.shape == (2, 1, 28, 28) and set(s.unique().tolist()) <= {-1.0, 1.0}  # binary draws
+    assert torch.equal(s, m.sample(2, generator=torch.Generator().manual_seed(0)))
+    x = batch[0][:32]
+    m.train()
+    opt = m.configure_optimizers()
+    first = m.train_step((x, None), opt)["recon"]
+    for _ in range(15):
+        last = m.train_step((x, None), opt)["recon"]
+    assert last < first
+    m.eval()
+    nll = iwae_nll(m, (x[:8] > 0).float(), k=4, batch_size=8)
+    assert 0 < nll < 784 * 0.7  # nats, below a coin per pixel
+    save_checkpoint(tmp_path / "p.pt", m)
+    back = load_model(tmp_path / "p.pt")
+    assert back.config.pixel_layers == 2 and back.config.pixel_channels == 8
+    z = torch.randn(2, 4)
+    torch.testing.assert_close(back.pixel_logits((x[:2] > 0).float(), z), m.pixel_logits((x[:2] > 0).float(), z))
+    with pytest.raises(ValueError, match="PixelCNN decoder head"):
+        VAE.from_preset("laptop").draw_pixels(torch.randn(1, 16))

@@ -52,8 +52,57 @@ ARCHS = ("mlp", "conv", "resconv")
 PRIOR_COVARIANCES = ("full", "diag")
 # fields added after the first checkpoints were written: left out of config_dict() while at their
 # defaults, so older checkpoints (which lack them) still match a model built from their preset
-_NEW_FIELDS = {"hidden2": 0, "prior_components": 0, "prior_covariance": "full", "kl_warmup_steps": 0}
+_NEW_FIELDS = {"hidden2": 0, "prior_components": 0, "prior_covariance": "full", "kl_warmup_steps": 0,
+               "pixel_layers": 0, "pixel_channels": 32}
 LIKELIHOODS = ("gaussian_sse", "bernoulli")
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A convolution that sees only the pixels above and to the left (van den Oord et al. 2016, PixelCNN).
+
+    Mask "A" hides the centre pixel too (the first layer: a pixel must not see itself); mask "B" keeps it
+    (later layers, whose centre holds features of the pixels before it). Same-size output (padding k // 2).
+    """
+
+    def __init__(self, cin: int, cout: int, k: int, mask: str):
+        super().__init__(cin, cout, k, 1, k // 2)
+        if mask not in ("A", "B"):
+            raise ValueError(f"mask must be 'A' or 'B', got {mask!r}")
+        m = torch.ones_like(self.weight)
+        c = k // 2
+        m[:, :, c, c + (mask == "B"):] = 0  # the centre row: the centre (A) and everything right of it
+        m[:, :, c + 1:, :] = 0  # every row below
+        self.register_buffer("mask", m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class PixelHead(nn.Module):
+    """An autoregressive decoder on top of the VAE's decoder (Gulrajani et al. 2017, PixelVAE).
+
+    logits(x_i) = base_i + out(h_i), where h_i sees the decoder's features at pixel i (1x1 conv) and the
+    pixels before i in raster order (a 7x7 mask-A conv, then `layers` residual 3x3 mask-B convs). So
+    p(x | z) = prod_i p(x_i | x_<i, z): the head models the dependence between nearby pixels that a
+    factorised decoder, prod_i p(x_i | z), cannot. Its output layer starts at zero: an untrained head is
+    the factorised decoder.
+    """
+
+    def __init__(self, ctx_channels: int, channels: int, layers: int):
+        super().__init__()
+        self.inp = MaskedConv2d(1, channels, 7, "A")
+        self.ctx = nn.Conv2d(ctx_channels, channels, 1)
+        self.blocks = nn.ModuleList(MaskedConv2d(channels, channels, 3, "B") for _ in range(layers))
+        self.out = nn.Conv2d(channels, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.reach = 3 + layers  # rows above a pixel that its logit depends on
+
+    def forward(self, x01: torch.Tensor, ctx: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        h = self.inp(2 * x01 - 1) + self.ctx(ctx)
+        for block in self.blocks:
+            h = h + block(torch.relu(h))
+        return base + self.out(torch.relu(h))
 
 
 class ResBlock(nn.Module):
@@ -83,6 +132,8 @@ class VAEConfig:
     prior_components: int = 0  # > 0: room for a learned prior, a K-component Gaussian mixture fitted after training by fit_prior (0 = N(0, I) only)
     prior_covariance: str = "full"  # the mixture's covariances: "full" (best for 16-32 dims) or "diag"
     kl_warmup_steps: int = 0  # > 0: the KL weight rises linearly from 0 to beta over this many train steps (counted by the model); evaluation stays exact
+    pixel_layers: int = 0  # > 0 (resconv, bernoulli only): an autoregressive PixelCNN head with this many mask-B layers on the decoder (PixelVAE)
+    pixel_channels: int = 32  # the PixelCNN head's width
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -113,6 +164,14 @@ class VAEConfig:
             raise ValueError(f"prior_covariance must be one of {PRIOR_COVARIANCES}, got {self.prior_covariance!r}")
         if self.kl_warmup_steps < 0:
             raise ValueError(f"kl_warmup_steps must be >= 0 (0 = no warm-up), got {self.kl_warmup_steps}")
+        if self.pixel_layers < 0:
+            raise ValueError(f"pixel_layers must be >= 0 (0 = a factorised decoder), got {self.pixel_layers}")
+        if self.pixel_channels < 1:
+            raise ValueError(f"pixel_channels must be at least 1, got {self.pixel_channels}")
+        if self.pixel_layers and (self.arch != "resconv" or self.likelihood != "bernoulli"):
+            raise ValueError("a PixelCNN decoder head (pixel_layers > 0) models binary pixels one after another: "
+                             f"it needs arch='resconv' and likelihood='bernoulli', got arch={self.arch!r}, "
+                             f"likelihood={self.likelihood!r}")
 
 
 @register
@@ -146,6 +205,14 @@ class VAE(GenerativeModel):
         # trial in benchmarks/results/gpu_trials.json measured channels 64 and hidden 512, a 16.4 MB file)
         "reference": VAEConfig(likelihood="bernoulli", arch="resconv", channels=48, hidden=256, latent_dim=32,
                                batch_size=256, kl_warmup_steps=5000, prior_components=50),
+        # the likelihood model for a CPU: the laptop's residual network (latent 32, beta 1) with a PixelCNN
+        # decoder head (Gulrajani et al. 2017, PixelVAE): a 7x7 mask-A and four 3x3 mask-B layers of 32
+        # channels model each pixel given z and the pixels before it, which a factorised decoder cannot.
+        # KL warm-up keeps the code in use while the head learns (Bowman et al. 2016). Sampling draws the
+        # 784 pixels one by one (binary images, seconds per hundred on a CPU)
+        "pixel": VAEConfig(likelihood="bernoulli", arch="resconv", channels=16, hidden=256, latent_dim=32,
+                           lr=2e-3, batch_size=64, kl_warmup_steps=5000, prior_components=100,
+                           pixel_layers=4, pixel_channels=32),
         # the MLP likelihood anchor (~87 nats IWAE): 784-512-256-50 and back, KL warm-up, learned prior too
         "mlp_reference": VAEConfig(likelihood="bernoulli", hidden=512, hidden2=256, latent_dim=50,
                                    kl_warmup_steps=5000, prior_components=20),
@@ -155,7 +222,7 @@ class VAE(GenerativeModel):
     # records it); the laptop VAE also warms the learning rate up, and at the images five minutes gave on a
     # 2-core CPU the schedule took the preset's earlier conv network from FID 44.2 to 23.2
     # (benchmarks/results/recipe_trials.json)
-    RECIPES = {"laptop": {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"},
+    RECIPES = {**{p: {"ema": 0.999, "lr_warmup": 200, "lr_decay": "cosine"} for p in ("laptop", "pixel")},
                **{p: {"ema": 0.999, "lr_decay": "cosine"} for p in ("reference", "mlp_reference")}}
     # float32 on a GPU too: the laptop preset (its earlier conv network) at 275,000 images (3 seeds, H100,
     # 10,000 samples) scored FID 41.3 under bf16 autocast against 39.2 in float32, and trained slower
@@ -202,6 +269,8 @@ class VAE(GenerativeModel):
         self.fc3 = nn.Linear(c.hidden, feat)
         if c.prior_components:  # the learned prior, saved with the weights; empty until fit_prior
             self.prior = GaussianMixture(c.prior_components, c.latent_dim)
+        # the PixelCNN head (only then: other presets keep their parameter names)
+        self.pixel = PixelHead(c.channels, c.pixel_channels, c.pixel_layers) if c.pixel_layers else None
         if c.kl_warmup_steps:  # train steps taken, for the KL warm-up (saved, so a resumed run continues)
             self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
 
@@ -231,18 +300,66 @@ class VAE(GenerativeModel):
             h = torch.relu(self.fc1b(h))
         return self.fc_mu(h), self.fc_logvar(h)
 
-    def decoder_output(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z (B, latent_dim) -> the decoder's raw output (B, 1, 28, 28): pre-tanh, or Bernoulli logits."""
+    def _decoder_parts(self, z: torch.Tensor, y: torch.Tensor | None = None):
+        """z -> (the features under the last layer, or None for an MLP; the decoder's raw output (B, 1, 28, 28))."""
         h = torch.relu(self.fc2(self._with_labels(z, y)))
         if self.config.hidden2:
             h = torch.relu(self.fc2b(h))
         h = self.fc3(h)
         if self.dec_conv is None:
-            return h.view(-1, 1, 28, 28)
-        return self.dec_conv(h.view(-1, 2 * self.config.channels, 7, 7))
+            return None, h.view(-1, 1, 28, 28)
+        if self.pixel is None:
+            return None, self.dec_conv(h.view(-1, 2 * self.config.channels, 7, 7))
+        feat = self.dec_conv[:-1](h.view(-1, 2 * self.config.channels, 7, 7))
+        return feat, self.dec_conv[-1](feat)
 
-    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z (B, latent_dim) -> images (B, 1, 28, 28) in [-1, 1] (for Bernoulli: the mean, 2 p - 1)."""
+    def decoder_output(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, latent_dim) -> the decoder's raw output (B, 1, 28, 28): pre-tanh, or Bernoulli logits.
+
+        With a PixelCNN head (pixel_layers > 0) these are the logits before the head, which does not see z
+        alone: the logits of p(x_i | x_<i, z) come from ``pixel_logits(x01, z)``.
+        """
+        return self._decoder_parts(z, y)[1]
+
+    def pixel_logits(self, x01: torch.Tensor, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The Bernoulli logits of every pixel given z and the pixels before it, (B, 1, 28, 28), for binary
+        x01 (B, 1, 28, 28): all at once, as in training. Without a head, the decoder's own logits."""
+        feat, base = self._decoder_parts(z, y)
+        return base if self.pixel is None else self.pixel(x01, feat, base)
+
+    @torch.no_grad()
+    def draw_pixels(self, z: torch.Tensor, y: torch.Tensor | None = None, *,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """Binary images (B, 1, 28, 28) in {0, 1} drawn pixel by pixel from a PixelCNN head, given z.
+
+        784 steps in raster order; each runs the head on the window of pixels its logit depends on
+        (``reach`` rows above, ``reach`` columns either side), the same logit the whole image would give.
+        Reproducible from `generator` (a CPU generator).
+        """
+        if self.pixel is None:
+            raise ValueError("draw_pixels needs a PixelCNN decoder head (pixel_layers > 0, the 'pixel' preset)")
+        feat, base = self._decoder_parts(z, y)
+        u = torch.rand(base.shape, generator=generator).to(base.device)  # one uniform per pixel
+        x = torch.zeros_like(base)
+        r = self.pixel.reach
+        for i in range(28):
+            top = max(0, i - r)
+            for j in range(28):
+                left, right = max(0, j - r), min(28, j + r + 1)
+                win = (slice(None), slice(None), slice(top, i + 1), slice(left, right))
+                logit = self.pixel(x[win], feat[win], base[win])[:, 0, i - top, j - left]
+                x[:, 0, i, j] = (u[:, 0, i, j] < torch.sigmoid(logit)).to(x.dtype)
+        return x
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None, *,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """z (B, latent_dim) -> images (B, 1, 28, 28) in [-1, 1] (for Bernoulli: the mean, 2 p - 1).
+
+        With a PixelCNN head there is no mean in closed form: the pixels are drawn one by one
+        (``draw_pixels``), so the image is a binary sample, from `generator`.
+        """
+        if self.pixel is not None:
+            return 2 * self.draw_pixels(z, y, generator=generator) - 1
         out = self.decoder_output(z, y)
         return 2 * torch.sigmoid(out) - 1 if self.bernoulli else torch.tanh(out)
 
@@ -262,13 +379,14 @@ class VAE(GenerativeModel):
         Defined for the Bernoulli presets only. The seed's squared error is a Gaussian density with a
         fixed variance over continuous pixels: on {0, 1} data a density is not a probability (it can
         exceed 1 and grows without bound as the variance shrinks), so no honest figure in nats exists.
+        With a PixelCNN head it is the exact sum of log p(x_i | x_<i, z).
         """
         if not self.bernoulli:
             raise ValueError(
                 "log p(x|z) is defined only for likelihood='bernoulli' (presets 'mlp', 'conv', 'cvae'): the "
                 "seed's sum of squared errors is a Gaussian density on continuous pixels with an arbitrary fixed "
                 "variance, not a probability of binarised digits, so its 'NLL' would be a meaningless number")
-        return -losses.bernoulli_nll(self.decoder_output(z, y), x01)
+        return -losses.bernoulli_nll(self.pixel_logits(x01, z, y), x01)
 
     def loss_per_example(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """recon, kl and loss = recon + beta * kl, each (B,). Bernoulli presets binarise x afresh."""
@@ -276,7 +394,7 @@ class VAE(GenerativeModel):
         if self.bernoulli:
             x01 = binarize(x)  # dynamic binarisation: a new {0, 1} draw every time
             mu, logvar = self.encode(2 * x01 - 1, y)
-            recon = losses.bernoulli_nll(self.decoder_output(self.reparameterize(mu, logvar), y), x01)
+            recon = losses.bernoulli_nll(self.pixel_logits(x01, self.reparameterize(mu, logvar), y), x01)
         else:
             x_hat, mu, logvar = self(x, y)
             recon = losses.squared_error(x_hat, x)
@@ -427,6 +545,8 @@ class VAE(GenerativeModel):
             prior = "mixture" if self.config.prior_components and self.prior_fitted else "normal"
         labels = self.check_labels(n, labels)
         z = self.sample_latents(n, generator=generator, prior=prior)
+        if self.pixel is not None:
+            return self.decode(z, labels, generator=generator)
         return self.decode(z, labels).clamp(-1, 1)
 
     @torch.no_grad()
