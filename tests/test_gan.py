@@ -470,6 +470,31 @@ def test_bad_stabiliser_settings_say_what_was_expected():
         GAN.from_preset("seed", r1_gamma=1.0)
     with pytest.raises(ValueError, match="batch norm in D"):
         GAN.from_preset("dcgan", r1_gamma=1.0)
+    with pytest.raises(ValueError, match="conv discriminator only"):
+        GAN.from_preset("reference", minibatch_std=True)
+    with pytest.raises(ValueError, match="True or False"):
+        GAN.from_preset("laptop", minibatch_std=1)
+
+
+def test_minibatch_std_lets_d_see_a_batch_of_copies(tmp_path):
+    """The score of an image depends on the batch it is in (and only through the batch's spread); the
+    option stays out of the config while off, so checkpoints written before it still load."""
+    from genedu import load_model, save_checkpoint
+
+    torch.manual_seed(0)
+    m = GAN.from_preset("laptop", minibatch_std=True).eval()  # eval: spectral norm's power step stays put
+    assert m.D.head.in_features == 2 * 32 * 49 + 1
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    copies = x[:1].expand(8, -1, -1, -1)
+    mixed = torch.cat([x[:1], x[1:]])
+    assert not torch.allclose(m.D(copies)[0], m.D(mixed)[0])  # the same image, scored differently
+    perm = torch.randperm(8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(m.D(mixed[perm]), m.D(mixed)[perm])  # the batch's order does not matter
+    spread = (m.D.features(copies).var(0, unbiased=False) + 1e-8).sqrt().mean()
+    assert spread < 1e-3  # copies have no spread
+    save_checkpoint(tmp_path / "g.pt", m)
+    assert load_model(tmp_path / "g.pt").config.minibatch_std is True
+    assert "minibatch_std" not in GAN.from_preset("laptop").config_dict()
 
 
 def test_new_presets_sizes_and_recipes():

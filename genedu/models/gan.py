@@ -62,6 +62,7 @@ class GANConfig:
     lr_g: float | None = None  # G's Adam learning rate; None = use `lr`
     r1_gamma: float = 0.0  # R1 penalty weight: + gamma/2 * E||grad_x D(x)||^2 on real data in D's loss; 0 = off
     d_steps: int = 1  # D updates per G update (each on fresh noise, the same real batch)
+    minibatch_std: bool = False  # conv D only: give D's score the batch's spread (Karras et al. 2018): a G that draws too few kinds of digit shows it
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -98,6 +99,10 @@ class GANConfig:
         if isinstance(self.d_steps, bool) or int(self.d_steps) != self.d_steps or self.d_steps < 1:
             raise ValueError(f"d_steps must be a whole number >= 1 (D updates per G update), got {self.d_steps}")
         self.d_steps = int(self.d_steps)
+        if not isinstance(self.minibatch_std, bool):
+            raise ValueError(f"minibatch_std must be True or False, got {self.minibatch_std!r}")
+        if self.minibatch_std and self.arch != "conv":
+            raise ValueError(f"minibatch_std is built into the conv discriminator only, got arch={self.arch!r}")
 
     @property
     def d_lr(self) -> float:
@@ -181,7 +186,9 @@ class ConvDiscriminator(nn.Module):
             sn(nn.Conv2d(w, 2 * w, 4, 2, 1)), norm, nn.LeakyReLU(0.2),  # (B, 2w, 7, 7)
             nn.Flatten(),
         )
-        self.head = sn(nn.Linear(2 * w * 7 * 7, 1))
+        # minibatch std: one more input to the score, the batch's mean standard deviation over D's features
+        self.minibatch_std = c.minibatch_std
+        self.head = sn(nn.Linear(2 * w * 7 * 7 + c.minibatch_std, 1))
         self.embed = None
         if c.num_classes:
             self.embed = nn.Embedding(c.num_classes, 2 * w * 7 * 7)
@@ -191,7 +198,11 @@ class ConvDiscriminator(nn.Module):
 
     def forward(self, x, y=None):
         h = self.features(x)  # (B, 2w*7*7)
-        out = self.head(h)  # (B, 1)
+        if self.minibatch_std:  # a batch of near-copies has a small spread: D can tell it from real data
+            spread = (h.var(0, unbiased=False) + 1e-8).sqrt().mean()
+            out = self.head(torch.cat([h, spread.expand(len(h), 1)], 1))
+        else:
+            out = self.head(h)  # (B, 1)
         if self.embed is not None:  # projection discriminator: + <embed(y), h>
             out = out + (self.embed(y) * h).sum(1, keepdim=True)
         return torch.sigmoid(out) if self.sigmoid else out
@@ -332,6 +343,12 @@ class GAN(GenerativeModel):
                 "resnet": (ResGenerator, ResDiscriminator)}[c.arch]
         self.G = nets[0](c)
         self.D = nets[1](c)
+
+    def config_dict(self) -> dict:
+        d = super().config_dict()
+        if not d.get("minibatch_std"):  # added later: older checkpoints lack it, so it is left out at its default
+            del d["minibatch_std"]
+        return d
 
     @property
     def from_probs(self) -> bool:
