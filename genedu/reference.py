@@ -27,11 +27,19 @@ from .models.base import GenerativeModel, build_model
 REFERENCE_DIR = Path(__file__).resolve().parent / "assets" / "references"
 FAMILIES = ("vae", "gan", "diffusion", "flow")
 MAX_BYTES = 10 * 2**20  # a reference must stay under 10 MB to live in the repository
+# references beside a family's own, name -> family: "vae_pixel" is the VAE with a PixelCNN decoder head
+# (the 'pixel' preset), the conv likelihood anchor that lesson 01 measures
+EXTRA = {"vae_pixel": "vae"}
+
+
+def family_of(name: str) -> str:
+    """The family a reference name belongs to ("vae_pixel" -> "vae"; a family is its own)."""
+    return EXTRA.get(name, name)
 
 
 def reference_path(family: str) -> Path:
-    if family not in FAMILIES:
-        raise ValueError(f"no reference family {family!r}; choose from {list(FAMILIES)}")
+    if family not in FAMILIES and family not in EXTRA:
+        raise ValueError(f"no reference family {family!r}; choose from {list(FAMILIES) + list(EXTRA)}")
     return REFERENCE_DIR / f"{family}.pt"
 
 
@@ -63,8 +71,8 @@ def load_reference(family: str, *, device: str | torch.device = "cpu") -> Genera
     if not path.is_file():
         raise FileNotFoundError(_missing(family))
     ckpt = read_checkpoint(path)
-    if ckpt["family"] != family:
-        raise CheckpointError(f"{path} holds a {ckpt['family']!r} model, not a {family!r} one")
+    if ckpt["family"] != family_of(family):
+        raise CheckpointError(f"{path} holds a {ckpt['family']!r} model, not a {family_of(family)!r} one")
     model = build_model(ckpt["family"], ckpt["config"])
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()})
     return model.to(device).eval()
@@ -82,14 +90,18 @@ def sample_reference(model: GenerativeModel, family: str, n: int, *, seed: int =
 
 
 def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,
-                     meta: dict[str, Any] | None = None) -> Path:
+                     meta: dict[str, Any] | None = None, name: str | None = None) -> Path:
     """Write a trained checkpoint as its family's reference: EMA weights if any, fp16, no optimiser.
+
+    `name` writes one of the EXTRA references of that family instead (e.g. "vae_pixel").
 
     `meta` (the command, budget, seed, machine, figures) is written beside it as JSON. Refuses a result
     over MAX_BYTES, and a checkpoint whose weights hold NaN or inf.
     """
     ckpt = read_checkpoint(checkpoint)
     family = ckpt["family"]
+    if name is not None and family_of(name) != family:
+        raise CheckpointError(f"{checkpoint} holds a {family!r} model; the reference {name!r} is a {family_of(name)!r}")
     model = build_model(family, ckpt["config"])
     weights = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
     model.load_state_dict(weights)
@@ -98,11 +110,11 @@ def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLik
         raise CheckpointError(f"{checkpoint} has non-finite weights in {bad[:3]}: it cannot be a reference")
     model.half()  # save_checkpoint stores the state dict as it is: fp16 halves the file
     out_dir = Path(out_dir) if out_dir is not None else REFERENCE_DIR
-    path = save_checkpoint(out_dir / f"{family}.pt", model, state={"trained": {k: ckpt["state"].get(k) for k in ("step", "images", "seconds", "seed")}})
+    path = save_checkpoint(out_dir / f"{name or family}.pt", model, state={"trained": {k: ckpt["state"].get(k) for k in ("step", "images", "seconds", "seed")}})
     size = path.stat().st_size
     if size > MAX_BYTES:
         path.unlink()
-        raise CheckpointError(f"the {family} reference would be {size / 2**20:.1f} MB; "
+        raise CheckpointError(f"the {name or family} reference would be {size / 2**20:.1f} MB; "
                               f"the limit is {MAX_BYTES / 2**20:.0f} MB")
     info = {"family": family, "config": ckpt["config"], "bytes": size, **(meta or {})}
     path.with_suffix(".json").write_text(json.dumps(info, indent=2, default=float) + "\n")
@@ -120,7 +132,7 @@ def sample_options(family: str) -> dict[str, Any]:
         recorded = reference_info(family).get("sample_options")
     except FileNotFoundError:
         recorded = None
-    return dict(recorded if recorded is not None else SAMPLE_OPTIONS[family])
+    return dict(recorded if recorded is not None else SAMPLE_OPTIONS[family_of(family)])
 
 
 def make_reference(family: str, preset: str, *, work: str | os.PathLike, command: str, seed: int = 0,
@@ -174,4 +186,4 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
 
 def _missing(family: str) -> str:
     return (f"no reference checkpoint for {family!r} in {REFERENCE_DIR}; this install lacks it. "
-            f"Train one with `genedu train --model {family} ...` and use --checkpoint PATH instead")
+            f"Train one with `genedu train --model {family_of(family)} ...` and use --checkpoint PATH instead")

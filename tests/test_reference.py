@@ -51,6 +51,21 @@ def test_export_and_load_round_trip(tmp_path, small_train, ref_dir):
     assert genedu.load_model(path).family == "gan"
 
 
+def test_an_extra_reference_is_named_and_checked_by_its_family(tmp_path, small_train, ref_dir):
+    """'vae_pixel' (the PixelCNN-headed VAE) lives beside the family's own reference; a GAN is refused as it."""
+    model = genedu.VAE.from_preset("pixel", channels=4, hidden=16, latent_dim=4, pixel_channels=4, pixel_layers=1)
+    genedu.fit(model, small_train, steps=2, checkpoint=tmp_path / "p.pt", progress=False, device="cpu")
+    path = reference.export_reference(tmp_path / "p.pt", name="vae_pixel", meta={"command": "genedu train ..."})
+    assert path == ref_dir / "vae_pixel.pt" and not reference.has_reference("vae")
+    back = reference.load_reference("vae_pixel")
+    assert back.config.pixel_layers == 1 and reference.reference_info("vae_pixel")["family"] == "vae"
+    assert reference.sample_options("vae_pixel") == {}
+    with pytest.raises(CheckpointError, match="the reference 'vae_pixel' is a 'vae'"):
+        reference.export_reference(_trained_checkpoint(tmp_path, small_train), name="vae_pixel")
+    with pytest.raises(ValueError, match="no reference family 'gan_pixel'"):
+        reference.load_reference("gan_pixel")
+
+
 def test_cli_samples_from_reference(tmp_path, small_train, ref_dir, capsys):
     reference.export_reference(_trained_checkpoint(tmp_path, small_train))
     out = tmp_path / "s.npz"
