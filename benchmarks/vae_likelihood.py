@@ -41,9 +41,14 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="where to save the trained model")
     p.add_argument("--results", default=None, help="the JSON to write (default benchmarks/results/...)")
+    p.add_argument("--export", default=None, metavar="NAME",
+                   help="with --checkpoint: also ship it as the reference NAME (e.g. vae_pixel), these figures its record")
+    p.add_argument("--trained-with", default=None, help="with --export: the command that trained the checkpoint")
     a = p.parse_args(argv)
     if a.images is not None and a.images < 1:
         p.error("--images must be at least 1")
+    if a.export and not (a.checkpoint and a.trained_with):
+        p.error("--export ships a trained --checkpoint and needs --trained-with (the command that trained it)")
     if a.k < 1 or a.n_iwae < 1 or a.samples < 0:
         p.error("--k and --n-iwae must be at least 1, --samples at least 0")
     torch.set_num_threads(a.threads)
@@ -123,6 +128,21 @@ def main(argv=None) -> int:
     out = Path(a.results) if a.results else Path(__file__).parent / "results" / f"vae_likelihood_{preset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1, default=float) + "\n")
+    if a.export:
+        import shlex
+        import sys
+
+        from genedu.reference import export_reference, family_of
+
+        if family_of(a.export) != "vae":
+            p.error(f"--export {a.export!r} is not a VAE reference")
+        meta = {"preset": preset, "command": a.trained_with, "seed": seed, "trained": budget,
+                "scored_with": "python benchmarks/vae_likelihood.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:])),
+                "machine": res["machine"],
+                "likelihood": {"iwae_nll_nats": nll, "elbo_nats": -neg_elbo_sub,
+                               "setting": f"IWAE k={a.k} on the first {a.n_iwae} test images, dynamically binarised"},
+                "neg_elbo_test_10k": neg_elbo, "evaluation": res.get("samples")}
+        print("reference written:", export_reference(a.checkpoint, name=a.export, meta=meta))
     return 0
 
 

@@ -330,7 +330,7 @@ def test_vae_priors_scores_each_mixture_and_temperature_and_refuses_other_checkp
         assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
 
 
-def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, capsys):
+def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, capsys, monkeypatch):
     """--checkpoint scores a trained VAE without training (a tiny PixelCNN-headed one here): the bounds in
     nats and the samples' own-suite figures; a GAN, the seed's squared error, a missing file and a file
     that is not the preset it is named after are refused before any data is read."""
@@ -348,6 +348,15 @@ def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, 
     assert rec["preset"] == "tiny" and rec["recipe"] is None and rec["config"]["pixel_layers"] == 1
     assert 0 < rec["iwae_nll_first_n"] <= rec["neg_elbo_first_n"] + 5  # IWAE is the tighter bound (noise aside)
     assert rec["samples"]["n"] == 30 and rec["samples"]["fid"] > 0 and rec["k"] == 3
+    from genedu import reference
+
+    monkeypatch.setattr(reference, "REFERENCE_DIR", tmp_path / "refs")  # --export ships it with these figures
+    assert lik.main(["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "2", "--n-iwae", "10", "--results", str(out),
+                     "--export", "vae_pixel", "--trained-with", "genedu train ..."]) == 0
+    shipped = reference.reference_info("vae_pixel")
+    assert round(shipped["likelihood"]["iwae_nll_nats"], 2) == json.loads(out.read_text())["iwae_nll_first_n"]
+    assert shipped["command"] == "genedu train ..." and "--export vae_pixel" in shipped["scored_with"]
+    assert reference.load_reference("vae_pixel").config.pixel_layers == 1
     save_checkpoint(tmp_path / "gan.pt", GAN.from_preset("seed"))
     save_checkpoint(tmp_path / "seed.pt", VAE.from_preset("seed"))
     save_checkpoint(tmp_path / "laptop.pt", tiny)
@@ -355,7 +364,8 @@ def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, 
                           [["--checkpoint", str(tmp_path / "seed.pt")], "not a Bernoulli VAE"],
                           [["--checkpoint", str(tmp_path / "none.pt")], "no such file"],
                           [["--checkpoint", str(tmp_path / "tiny.pt"), "--preset", "big"], "not a VAE preset"],
-                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "0"], "at least 1"]):
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "0"], "at least 1"],
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--export", "vae_pixel"], "--trained-with"]):
         with pytest.raises(SystemExit):
             lik.main(argv + ["--results", str(tmp_path / "x.json")])
         assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
