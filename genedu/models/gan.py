@@ -319,7 +319,10 @@ class GAN(GenerativeModel):
         # FID 34.6 against 46.0 with the same EMA (benchmarks/results/recipe_trials.json). Batch 32 (was 64):
         # at 477,120 images 35.9 and 33.8 against 37.8 and 41.3 (seeds 0, 1). Smaller batches train fewer
         # images per second, and a learner's five minutes still score better: 35.9 +/- 3.4 over three runs
-        # (394,048 to 490,784 images) against 42.9 for batch 64 (benchmarks/results/five_minutes.json)
+        # (394,048 to 490,784 images) against 42.9 for batch 64 (benchmarks/results/five_minutes.json).
+        # Minibatch std (minibatch_std=True) did not balance its digits: at the showdown's 275,072 images, seeds
+        # 0-2, class KL 0.029 / 0.022 / 0.015 and FID 38.8 / 40.1 / 45.1, against the showdown's runs without it
+        # 0.014 / 0.022 / 0.017 and 40.4 / 38.7 / 45.9; both draw too few 4s and too many 9s (recipe_trials.json)
         "laptop": GANConfig(arch="conv", latent_dim=64, width=32, d_output="logit", loss="hinge",
                             spectral_norm=True, lr=4e-4, lr_d=8e-4, lr_g=4e-4, betas=(0.0, 0.9),
                             batch_size=32),

@@ -23,6 +23,9 @@ Presets:
   call ``model.fit_prior(data)`` and sample with ``prior="mixture"``.
 - ``reference``: the strong conv VAE for a GPU (``arch="resconv"``: residual conv blocks, 64/128 channels,
   latent 32, a 512-wide fc layer, KL warm-up), with a 50-component learned prior.
+- ``pixel``: the laptop's residual network (latent 32, beta 1) with a PixelCNN decoder head (``pixel_layers``):
+  p(x | z) = prod_i p(x_i | x_<i, z) through masked convolutions (Gulrajani et al. 2017, PixelVAE), the conv
+  likelihood anchor; its samples are binary, drawn pixel by pixel (``draw_pixels``).
 - ``mlp_reference``: a two-hidden-layer MLP (784-512-256-50 and back), the likelihood anchor of the
   literature (about 87 nats IWAE on binarised MNIST), with a 20-component learned prior.
 Any preset takes ``latent_dim=2`` (pictures of the latent space) and ``beta`` (Higgins et al. 2017).
