@@ -56,8 +56,12 @@ def main(argv=None) -> int:
     from genedu import VAE, fit, load_mnist, save_checkpoint
     from genedu.checkpoint import check_compatible, load_model, read_checkpoint
     from genedu.evaluate.likelihood import elbo, iwae_nll
+    from genedu.reference import EXTRA, FAMILIES, family_of
     from genedu.utils import describe_machine
 
+    if a.export and (a.export not in FAMILIES + tuple(EXTRA) or family_of(a.export) != "vae"):
+        p.error(f"--export {a.export!r} is not a VAE reference: choose from "
+                f"{[n for n in FAMILIES + tuple(EXTRA) if family_of(n) == 'vae']}")
     if a.checkpoint is not None:  # checked before any data is read
         if not Path(a.checkpoint).is_file():
             p.error(f"--checkpoint {a.checkpoint}: no such file")
@@ -132,10 +136,8 @@ def main(argv=None) -> int:
         import shlex
         import sys
 
-        from genedu.reference import export_reference, family_of
+        from genedu.reference import export_reference
 
-        if family_of(a.export) != "vae":
-            p.error(f"--export {a.export!r} is not a VAE reference")
         meta = {"preset": preset, "command": a.trained_with, "seed": seed, "trained": budget,
                 "scored_with": "python benchmarks/vae_likelihood.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:])),
                 "machine": res["machine"],

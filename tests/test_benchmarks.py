@@ -365,7 +365,9 @@ def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, 
                           [["--checkpoint", str(tmp_path / "none.pt")], "no such file"],
                           [["--checkpoint", str(tmp_path / "tiny.pt"), "--preset", "big"], "not a VAE preset"],
                           [["--checkpoint", str(tmp_path / "tiny.pt"), "--k", "0"], "at least 1"],
-                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--export", "vae_pixel"], "--trained-with"]):
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--export", "vae_pixel"], "--trained-with"],
+                          [["--checkpoint", str(tmp_path / "tiny.pt"), "--export", "gan", "--trained-with", "x"],
+                           "not a VAE reference"]):
         with pytest.raises(SystemExit):
             lik.main(argv + ["--results", str(tmp_path / "x.json")])
         assert message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
