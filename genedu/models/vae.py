@@ -311,8 +311,6 @@ class VAE(GenerativeModel):
         h = self.fc3(h)
         if self.dec_conv is None:
             return None, h.view(-1, 1, 28, 28)
-        if self.pixel is None:
-            return None, self.dec_conv(h.view(-1, 2 * self.config.channels, 7, 7))
         feat = self.dec_conv[:-1](h.view(-1, 2 * self.config.channels, 7, 7))
         return feat, self.dec_conv[-1](feat)
 
@@ -548,9 +546,7 @@ class VAE(GenerativeModel):
             prior = "mixture" if self.config.prior_components and self.prior_fitted else "normal"
         labels = self.check_labels(n, labels)
         z = self.sample_latents(n, generator=generator, prior=prior)
-        if self.pixel is not None:
-            return self.decode(z, labels, generator=generator)
-        return self.decode(z, labels).clamp(-1, 1)
+        return self.decode(z, labels, generator=generator).clamp(-1, 1)
 
     @torch.no_grad()
     def prior_hole_stats(self, data, *, n: int = 2000, seed: int = 0, labels=None,
