@@ -147,6 +147,34 @@ def reading_minutes(name: str) -> dict:
             "minutes": round(words / WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE)}
 
 
+def lesson_title(name: str) -> str:
+    """The lesson's title: its source's first markdown heading, without the lesson number in front."""
+    import re
+
+    for line in (NOTEBOOKS / f"{name}.py").read_text().splitlines():
+        if line.startswith("# # "):
+            return re.sub(r"^(Lesson\s+)?\w+\s*[·:]\s*", "", line[4:].strip())
+    return name
+
+
+def lessons_table(cpu_path: Path, repo_url: str | None = None) -> str:
+    """The README's lessons table: title (linked), reading time (computed now from the source), normal mode on
+    a 2-core CPU (from the JSON), and a Colab badge."""
+    if repo_url is None:
+        from genedu._version import REPO_URL as repo_url
+    cpu = json.loads(cpu_path.read_text())["lessons"] if cpu_path.is_file() else {}
+    colab = repo_url.replace("https://github.com/", "https://colab.research.google.com/github/")
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    lines = [f"| # | lesson | reading time (estimate) | normal mode, 2-core CPU | open |", "|---|---|---|---|---|"]
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]*.py")):
+        name, r = path.stem, cpu.get(path.stem)
+        run = "not measured" if r is None else f"{r['minutes']:.1f} min" + ("" if r.get("ok", True) else " (failed)")
+        lines.append(f"| {name.split('_')[0]} | [{lesson_title(name)}](notebooks/{name}.ipynb) | "
+                     f"{reading_minutes(name)['minutes']} min | {run} | "
+                     f"[![Open In Colab]({badge})]({colab}/blob/main/notebooks/{name}.ipynb) |")
+    return "\n".join(lines)
+
+
 def table(cpu_path: Path, gpu_path: Path) -> str:
     """The README's table: reading time, and each lesson's normal mode on this CPU and, where measured, a GPU."""
     cpu = json.loads(cpu_path.read_text())["lessons"]
