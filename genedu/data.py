@@ -54,7 +54,63 @@ class MNISTError(RuntimeError):
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: the argument, else $GENEDU_DATA, else ./data."""
-    return Path(root if root is not None else os.environ.get("GENEDU_DATA", "data")).expanduser()
+    return Path(root if root is not None else os.environ.get("GENEDU_DATA") or "data").expanduser()
+
+
+def _root_named(root) -> str:
+    """How the data root was chosen, so an error says which setting to change."""
+    if root is not None:
+        return "the data root"
+    if os.environ.get("GENEDU_DATA"):
+        return "the data root ($GENEDU_DATA)"
+    return "the data root (default ./data)"
+
+
+def check_data_root(root: str | os.PathLike | None = None, *, source: str | os.PathLike | None = None) -> Path:
+    """Check, before any data is read, that MNIST can be served from `root`; return ``<root>/MNIST/raw``.
+
+    Each folder of ``<root>/MNIST/raw`` that exists must be a folder, and each MNIST file in it a file.
+    When a file is missing it will be written, so the root must be a folder that can be created and
+    written; and a source folder that is set (`source`, else $GENEDU_MNIST_SOURCE) must be a folder.
+    Every failure is an MNISTError naming the path, what was found and what to do.
+    """
+    base = data_root(root)
+    named = _root_named(root)
+    fix = ("pass a folder as the data root (--data, or the `root` argument) or set GENEDU_DATA to one"
+           if root is None else "pass a folder as the data root")
+    raw = base / "MNIST" / "raw"
+    for folder in (*reversed(base.parents), base, base / "MNIST", raw):
+        if folder.exists() and not folder.is_dir():
+            if folder == base:
+                raise MNISTError(f"{named} {base} is a file, but a folder was expected; {fix}")
+            if folder in base.parents:
+                raise MNISTError(f"{named} {base} cannot be a folder: {folder} is a file; {fix}")
+            raise MNISTError(f"{named} {base} holds {folder} as a file, where genedu keeps MNIST in a folder; "
+                             f"move that file away, or {fix}")
+    for name in MNIST_FILES:
+        if (raw / name).exists() and not (raw / name).is_file():
+            raise MNISTError(f"{raw / name} is a folder, but the MNIST file {name} was expected there; "
+                             "remove it and run again (the file is then extracted or downloaded)")
+    missing = [n for n in MNIST_FILES if not (raw / n).is_file()]
+    if not missing:
+        return raw  # a read-only root that holds every file is fine
+    from .utils import check_writable
+
+    try:
+        check_writable(raw, what=f"{named} {base}: the folder", folder=True)
+    except ValueError as e:
+        raise MNISTError(f"{e}. MNIST's files ({', '.join(missing)}) are missing there and must be written; "
+                         f"{fix} that you can write to") from None
+    src = source if source is not None else os.environ.get("GENEDU_MNIST_SOURCE")
+    if src:
+        src_named = "MNIST source folder" + ("" if source is not None else " ($GENEDU_MNIST_SOURCE)")
+        src = Path(src).expanduser()
+        if not src.exists():
+            raise MNISTError(f"{src_named} {src} does not exist. {_HELP}")
+        if not src.is_dir():
+            raise MNISTError(f"{src_named} {src} is a file, but a folder holding the four MNIST files was "
+                             f"expected. {_HELP}")
+    return raw
 
 
 def _sha256_and_size(path: Path) -> tuple[str, int]:
@@ -96,16 +152,23 @@ def _find_in_source(source: Path, name: str) -> Path | None:
 def _extract(src: Path, dest: Path, name: str) -> None:
     """Verify `src` and copy/decompress it to `dest` by write-then-rename."""
     verify_file(src, name)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest.parent)
+    except OSError as e:
+        raise MNISTError(f"cannot write {dest} ({type(e).__name__}: {e}); choose a data root you can write to "
+                         "(--data, or GENEDU_DATA)") from e
     try:
         opener = gzip.open if src.suffix == ".gz" else open
         with opener(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
         verify_file(Path(tmp), name)
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):  # e.g. the disk filled up: nothing half-written is left behind
+            raise MNISTError(f"cannot write {dest} ({type(e).__name__}: {e}); free some space there or choose "
+                             "another data root (--data, or GENEDU_DATA)") from e
         raise
 
 
@@ -119,15 +182,13 @@ def _download_with_torchvision(root: Path) -> None:  # the network route; replac
 def prepare_mnist(root: str | os.PathLike | None = None, *, source: str | os.PathLike | None = None,
                   download: bool = True) -> Path:
     """Make sure ``<root>/MNIST/raw`` holds the four verified files; return that folder."""
-    raw = data_root(root) / "MNIST" / "raw"
+    raw = check_data_root(root, source=source)  # paths of the wrong kind fail here, before any reading
     missing = [n for n in MNIST_FILES if not (raw / n).is_file()]
     if not missing:
         return raw
     src = source if source is not None else os.environ.get("GENEDU_MNIST_SOURCE")
     if src:
         src = Path(src).expanduser()
-        if not src.is_dir():
-            raise MNISTError(f"MNIST source folder {src} does not exist. {_HELP}")
         found = {n: _find_in_source(src, n) for n in missing}
         lacking = [n for n, p in found.items() if p is None]
         if lacking:
@@ -210,8 +271,9 @@ def batches_per_epoch(n: int, batch_size: int, *, drop_last: bool = True) -> int
 
 
 def epoch_permutation(n: int, *, seed: int, epoch: int) -> torch.Tensor:
-    """The order of epoch `epoch` of a run seeded `seed`: the same on every machine."""
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    """The order of epoch `epoch` of a run seeded `seed`: the same on every machine. The generator's seed is
+    kept below 2**63 so that any valid seed (0..2**63 - 1) works at any epoch (small ones are unchanged)."""
+    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
     return torch.randperm(n, generator=g)
 
 

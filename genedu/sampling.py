@@ -271,6 +271,29 @@ class Drawn(NamedTuple):
     seconds: float  # wall-clock time the sampling took
 
 
+def sample_batches(model, n: int, *, generator: torch.Generator | None = None, conditional: bool = True,
+                   batch_size: int = 500, **sample_options):
+    """Yield n samples of any genedu model as (images, labels) batches of at most `batch_size`, in order.
+
+    images: (b, 1, 28, 28) float32 on the CPU in [-1, 1]; labels: the (b,) requested classes, or None.
+    Only one batch is held at a time, so a caller that writes each batch out (`genedu sample`) can draw
+    more samples than fit in memory. A class-conditional model is asked for balanced classes 0, 1, ...,
+    9, 0, ... unless `conditional=False` (then its null label). Batches come from `generator` one after
+    another, so the samples are those `draw_samples` returns for the same arguments.
+    """
+    if n < 1 or batch_size < 1:
+        raise ValueError(f"n and batch_size must be at least 1, got n={n}, batch_size={batch_size}")
+    model.eval()
+    balanced = model.conditional and conditional
+    for i in range(0, n, batch_size):
+        b = min(batch_size, n - i)
+        labels = torch.arange(i, i + b) % model.config.num_classes if balanced else None  # (b,)
+        with torch.no_grad():
+            images = model.sample(b, labels=None if labels is None else labels.to(model.device),
+                                  generator=generator, **sample_options)
+        yield images.float().cpu(), labels
+
+
 @torch.no_grad()
 def draw_samples(model, n: int, *, generator: torch.Generator | None = None, conditional: bool = True,
                  batch_size: int = 500, **sample_options) -> Drawn:
@@ -279,16 +302,13 @@ def draw_samples(model, n: int, *, generator: torch.Generator | None = None, con
     A class-conditional model is asked for balanced classes 0, 1, ..., 9, 0, ... unless
     `conditional=False` (then its null label: unconditional samples, as a VAE or GAN draws them).
     `sample_options` go to `model.sample` (the sampler, its steps, guidance, a VAE's prior).
+    All n are returned in memory; `sample_batches` yields them one batch at a time.
     """
     import time
 
-    if n < 1 or batch_size < 1:
-        raise ValueError(f"n and batch_size must be at least 1, got n={n}, batch_size={batch_size}")
-    model.eval()
-    labels = torch.arange(n) % model.config.num_classes if model.conditional and conditional else None
-    chunks, start = [], time.perf_counter()
-    for i in range(0, n, batch_size):
-        lab = None if labels is None else labels[i:i + batch_size].to(model.device)
-        chunks.append(model.sample(min(batch_size, n - i), labels=lab, generator=generator,
-                                   **sample_options).float().cpu())
-    return Drawn(torch.cat(chunks), labels, time.perf_counter() - start)
+    start = time.perf_counter()
+    batches = list(sample_batches(model, n, generator=generator, conditional=conditional,
+                                  batch_size=batch_size, **sample_options))
+    seconds = time.perf_counter() - start
+    labels = None if batches[0][1] is None else torch.cat([y for _, y in batches])
+    return Drawn(torch.cat([x for x, _ in batches]), labels, seconds)

@@ -28,8 +28,29 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+MAX_SEED = 2**63 - 1  # torch takes seeds up to 2**64 - 1; genedu keeps to the signed 64-bit range
+
+
+def check_seed(seed, *, what: str = "seed") -> int:
+    """`seed` as an int, if it is a whole number in 0..2**63 - 1; else a ValueError saying so.
+
+    torch refuses larger seeds only deep inside (with 'Overflow when unpacking long long'), and a
+    negative or fractional seed is most likely a typo, so every seed a user gives is checked here first.
+    """
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"{what} must be a whole number from 0 to 2**63 - 1, got {seed!r} "
+                         f"({type(seed).__name__}); e.g. {what}=0")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{what} must be a whole number from 0 to 2**63 - 1 ({MAX_SEED}), got {seed}; "
+                         "choose a smaller one, e.g. 0")
+    return int(seed)
+
+
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and every GPU)."""
+    """Seed Python, NumPy and torch (CPU and every GPU); `seed` is a whole number in 0..2**63 - 1."""
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
