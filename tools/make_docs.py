@@ -338,7 +338,7 @@ def sec_cpu_sampling():
     d = _load("reference_cpu_sampling")
     rows = [{k: v for k, v in r.items() if k not in ("class_histogram", "trained_on")} for r in d["rows"]]
     return ["## The references sampled on a 2-core CPU", "", f"{d['what']} (`{d['command']}`; machine: {d['machine']}, "
-            f"seed {d['seed']}).", "", rows_table(rows), ""], []
+            f"seed {d['seed']}).", "", rows_table(rows), ""], ["reference_cpu_sampling.json"]
 
 
 def sec_samplers():
@@ -395,7 +395,7 @@ def results_md() -> str:
     shown, body = set(), []
     for section in SECTIONS:
         part, used = section()
-        body += part
+        body += part + ([f"Source: " + ", ".join(f"`benchmarks/results/{u}`" for u in used) + ".", ""] if used else [])
         shown |= set(used)
     others = sorted(p.stem for p in RESULTS.glob("*.json") if p.name not in shown)
     if others:
@@ -425,6 +425,10 @@ def outputs() -> dict[Path, str]:
     return {DOCS / "results.md": results_md(), README: fill_readme(README.read_text())}
 
 
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def stale(expected: dict[Path, str]) -> list[str]:
     """What differs from what the generator would write, one line each (README blocks by name)."""
     problems = []
@@ -432,14 +436,14 @@ def stale(expected: dict[Path, str]) -> list[str]:
         now = path.read_text() if path.is_file() else None
         if now == text:
             continue
-        if path == README and now is not None:
+        if path.name == "README.md" and now is not None:
             for name in README_BLOCKS:
                 pat = rf"<!-- begin: {name} -->\n(.*?)<!-- end: {name} -->"
                 a, b = re.search(pat, now, re.S), re.search(pat, text, re.S)
                 if a.group(1) != b.group(1):
-                    problems.append(f"README.md, block '{name}'")
+                    problems.append(f"{_rel(path)}, block '{name}'")
         else:
-            problems.append(str(path.relative_to(ROOT)) + (" (missing)" if now is None else ""))
+            problems.append(_rel(path) + (" (missing)" if now is None else ""))
     return problems
 
 
@@ -459,7 +463,7 @@ def main(argv=None) -> int:
     DOCS.mkdir(exist_ok=True)
     for path, text in expected.items():
         path.write_text(text)
-    print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in expected) +
+    print("wrote " + ", ".join(_rel(p) for p in expected) +
           (f" (changed: {', '.join(problems)})" if problems else " (nothing changed)"))
     return 0
 
