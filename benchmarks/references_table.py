@@ -113,11 +113,13 @@ def summary_table(refs: list[tuple[str, dict]] | None = None) -> str:
 
 
 def trained_table(refs: list[tuple[str, dict]] | None = None, cpu_path: Path = CPU) -> str:
-    """Each reference as scored when it was made, with its CPU sampling time where measured."""
+    """Each reference as scored when it was made, with its CPU sampling time where measured (same family, preset
+    and sampler)."""
     refs = load_references() if refs is None else refs
     cpu = {}
     if cpu_path.is_file():  # benchmarks/reference_cpu_sampling.py: the same samplers on a 2-core CPU
-        cpu = {(r["family"], r["preset"]): r for r in json.loads(cpu_path.read_text())["rows"]}
+        cpu = {(r["family"], r["preset"], json.dumps(r["sample_options"], sort_keys=True)): r
+               for r in json.loads(cpu_path.read_text())["rows"]}
     lines = ["| reference | preset | trained on | budget (training time) | sampler | network calls | samples | FID | IS "
              "| precision | recall | class KL | digit shares (min-max) | accuracy on requested class "
              "| s per 1,000 samples there | s per 1,000 samples, 2-core CPU |",
@@ -127,7 +129,7 @@ def trained_table(refs: list[tuple[str, dict]] | None = None, cpu_path: Path = C
         options = e.get("sample_options", d.get("sample_options"))
         budget = d.get("budget") or (f"images={t['images']:,}" if "images" in t else "n/a")
         time = f"{t['seconds'] / 60:.0f} min, {t['images']:,.0f} images" if "seconds" in t and "images" in t else "n/a"
-        c = cpu.get((d.get("family"), d.get("preset")))
+        c = cpu.get((d.get("family"), d.get("preset"), json.dumps(options or {}, sort_keys=True)))
         on_cpu = f"{c['seconds_per_1000']:.1f}" if c else "not measured"
         acc = f"{e['conditional_accuracy']:.3f}" if e.get("conditional_accuracy") is not None else "n/a"
         lines.append(f"| {name} | `{d.get('preset', '?')}` | {_short_machine(d.get('machine', ''))} | {budget} ({time}) "

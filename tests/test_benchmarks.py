@@ -374,3 +374,63 @@ def test_vae_likelihood_scores_a_checkpoint_side_by_side_with_samples(tmp_path, 
     with pytest.raises(Exception, match="pixel_channels"):  # named after a preset it does not hold
         lik.main(["--checkpoint", str(tmp_path / "laptop.pt"), "--results", str(tmp_path / "x.json")])
     assert not (tmp_path / "x.json").exists()
+
+
+def test_references_tables_take_every_record_like_with_like(tmp_path):
+    """A new reference appears by adding its JSON: an unconditional DDPM among the label-free rows, a few-step
+    flow among the conditional ones, each with its network calls per sample."""
+    rt = load("references_table")
+    for name in ("vae", "diffusion", "flow"):
+        (tmp_path / f"{name}.json").write_text((rt.REFS / f"{name}.json").read_text())
+    uncond = json.loads((rt.REFS / "diffusion.json").read_text())
+    uncond["config"]["num_classes"] = 0
+    uncond.pop("unconditional")
+    uncond["evaluation"].pop("conditional_accuracy")
+    uncond["sample_options"] = uncond["evaluation"]["sample_options"] = {"sampler": "ddim", "steps": 50, "eta": 1.0}
+    (tmp_path / "diffusion_uncond.json").write_text(json.dumps(uncond))
+    few = json.loads((rt.REFS / "flow.json").read_text())
+    few.pop("unconditional")
+    few["evaluation"]["sample_options"] = {"method": "euler", "steps": 2}
+    (tmp_path / "flow_fewstep.json").write_text(json.dumps(few))
+    refs = rt.load_references(tmp_path)
+    assert [name for name, _ in refs] == ["vae", "diffusion", "diffusion_uncond", "flow", "flow_fewstep"]
+    rows = [line.split(" | ") for line in rt.summary_table(refs).splitlines()[2:]]
+    drawn = [(r[0].strip("| "), r[1], r[3]) for r in rows]
+    assert drawn == [("vae", "no label (unconditional model)", "1"), ("diffusion", "null label", "20"),
+                     ("diffusion_uncond", "no label (unconditional model)", "50"), ("flow", "null label", "20"),
+                     ("diffusion", drawn[4][1], "20"), ("flow", drawn[5][1], "20"), ("flow_fewstep", drawn[6][1], "2")]
+    assert all(d[1].startswith("class requested (9") for d in drawn[4:])
+    full = rt.trained_table(refs)
+    assert full.count("\n| ") == 5 and "| diffusion_uncond | `reference` |" in full
+    # the 2-core CPU's time only where family, preset and sampler match what reference_cpu_sampling.py drew
+    flow_cpu = next(r for r in json.loads(rt.CPU.read_text())["rows"] if r["family"] == "flow")
+    assert full.splitlines()[-1].endswith("| not measured |")
+    assert full.splitlines()[-2].endswith(f"| {flow_cpu['seconds_per_1000']:.1f} |")
+    assert rt.unconditional_table(refs).count("\n| ") == 3  # only the records drawn by reference_unconditional.py
+
+
+def test_network_calls_per_sample_and_an_unknown_sampler_refused():
+    rt = load("references_table")
+    assert rt.network_calls({"family": "gan"}, {}) == 1
+    assert rt.network_calls({"family": "vae", "config": {"pixel_layers": 4}}, {}) == 784
+    assert rt.network_calls({"family": "diffusion", "config": {"T": 1000}}, {"sampler": "ddpm"}) == 1000
+    assert rt.network_calls({"family": "flow"}, {"method": "heun", "steps": 10, "guidance": 1.5}) == 40
+    assert rt.network_calls({"family": "flow"}, {"method": "midpoint", "steps": 10, "guidance": 1.0}) == 20
+    with pytest.raises(ValueError, match="no rule for the network calls.*CALLS_PER_STEP"):
+        rt.network_calls({"family": "flow"}, {"method": "rk4", "steps": 4})
+
+
+def test_lessons_table_reads_titles_and_times(tmp_path, monkeypatch):
+    times = load("lesson_times")
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    (lessons / "07_toy.py").write_text("# %% [markdown]\n# # 07 · A toy lesson\n#\n" + "# word\n" * 150 +
+                                       "\n# %%\n" + "x = 1\n" * 15)
+    (lessons / "08_new.py").write_text("# %% [markdown]\n# # Lesson 08: Not timed yet\n")
+    monkeypatch.setattr(times, "NOTEBOOKS", lessons)
+    cpu = tmp_path / "t.json"
+    cpu.write_text(json.dumps({"lessons": {"07_toy": {"minutes": 2.25, "ok": True}}}))
+    rows = times.lessons_table(cpu, repo_url="https://github.com/me/course").splitlines()[2:]
+    assert rows[0].startswith("| 07 | [A toy lesson](notebooks/07_toy.ipynb) | 2 min | 2.2 min |")  # 150 words + 15 lines
+    assert "colab.research.google.com/github/me/course/blob/main/notebooks/07_toy.ipynb" in rows[0]
+    assert rows[1].startswith("| 08 | [Not timed yet](notebooks/08_new.ipynb) | 0 min | not measured |")
