@@ -42,6 +42,13 @@ def sampler_text(options: dict | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in (options or {}).items()) or "one pass"
 
 
+def record_sampler(record: dict, options: dict | None) -> str:
+    """The sampler as a reader needs it: a PixelCNN decoder head draws its pixels one by one."""
+    if record.get("config", {}).get("pixel_layers"):
+        return "PixelCNN head, pixel by pixel" + (f", {sampler_text(options)}" if options else "")
+    return sampler_text(options)
+
+
 def network_calls(record: dict, options: dict | None) -> int:
     """Network calls to draw one sample with these options: one pass for a VAE or a GAN (784 for a PixelCNN
     decoder head, one per pixel), a step count times the solver's calls per step for diffusion and flow,
@@ -97,7 +104,7 @@ def summary_table(refs: list[tuple[str, dict]] | None = None) -> str:
 
     def row(name, d, block, how):
         options = block.get("sample_options", d.get("sample_options"))
-        lines.append(f"| {name} | {how} | {sampler_text(options)} | {network_calls(d, options)} | {block['n']:,} | "
+        lines.append(f"| {name} | {how} | {record_sampler(d, options)} | {network_calls(d, options)} | {block['n']:,} | "
                      f"{block['fid']:.2f} | {_num(block, 'class_kl', '.4f')} | {_num(block, 'precision', '.3f')} | "
                      f"{_num(block, 'recall', '.3f')} | {_short_machine(d.get('machine', ''))} |")
 
@@ -133,7 +140,7 @@ def trained_table(refs: list[tuple[str, dict]] | None = None, cpu_path: Path = C
         on_cpu = f"{c['seconds_per_1000']:.1f}" if c else "not measured"
         acc = f"{e['conditional_accuracy']:.3f}" if e.get("conditional_accuracy") is not None else "n/a"
         lines.append(f"| {name} | `{d.get('preset', '?')}` | {_short_machine(d.get('machine', ''))} | {budget} ({time}) "
-                     f"| {sampler_text(options)} | {network_calls(d, options)} | {e['n']:,} | {e['fid']:.2f} | "
+                     f"| {record_sampler(d, options)} | {network_calls(d, options)} | {e['n']:,} | {e['fid']:.2f} | "
                      f"{_num(e, 'inception_score', '.2f')} | {_num(e, 'precision', '.3f')} | {_num(e, 'recall', '.3f')} | "
                      f"{_num(e, 'class_kl', '.4f')} | {_shares(e)} | {acc} | {_num(e, 'seconds_per_1000', '.2g')} | "
                      f"{on_cpu} |")
