@@ -27,7 +27,14 @@ Jobs run only when named in --jobs (the six above are the default):
 - vae_amp: the laptop VAE at 275,000 images, bf16 autocast against float32, seeds 0-2 (FID and IWAE);
 - bound: the shipped diffusion reference's variational bound in bits per dim (10,000 test images);
 - showdown0, showdown1, showdown2: one seed each of `genedu showdown` at 275,000 images, 10,000 samples
-  (benchmarks/showdown.py --merge reports the three together).
+  (benchmarks/showdown.py --merge reports the three together);
+- diffusion_uncond, flow_uncond: the `reference` DDPM and flow trained without labels (num_classes=0), each
+  exported as its own reference (`diffusion_uncond`, `flow_uncond`): the unconditional like-with-like;
+- fewstep: a few-step flow distilled from the *shipped* flow reference (a shortcut-style network that also
+  sees its jump size, trained on the reference's accurately solved paths), scored at 1, 2 and 4 calls
+  and exported as `flow_fewstep`; the target: 1 and 2 calls within 2x of the parent's recorded FID;
+- gan_seed0, gan_seed1, gan_seed2: the `gan` job with training seeds 0, 1, 2 (the raw/EMA choice
+  measured over seeds).
 
 Every result records the machine (GPU name), the budget actually trained, the seed and the command.
 `--fast` shrinks every budget to seconds so the whole script can be checked on a CPU first.
@@ -73,6 +80,9 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
     _import_families()
     torch.manual_seed(seed)
     model = MODEL_REGISTRY[family].from_preset(preset, **overrides)
+    init = overrides_init(work)
+    if init is not None:  # a second run continues from the first run's exported (EMA, fp16) weights
+        model.load_state_dict(init)
     if data is None:
         from genedu.data import load_mnist
         data = load_mnist("train")
@@ -93,6 +103,20 @@ def _train(family: str, preset: str, work: Path, *, seconds: float, ema: float, 
     return model, history.ema.module if history.ema is not None else model, ckpt, trained
 
 
+def overrides_init(work: Path):
+    """The weights a job continues from (--init DIR: DIR/<job>.pt, an exported reference), or None."""
+    if not INIT["dir"]:
+        return None
+    from genedu.checkpoint import read_checkpoint
+
+    path = Path(INIT["dir"]) / f"{work.name}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"--init {INIT['dir']}: no {path.name} to continue the {work.name!r} job from")
+    return {k: v.float() if v.is_floating_point() else v for k, v in read_checkpoint(path)["model"].items()}
+
+
+INIT = {"dir": None}  # set by run_job from --init
+
 FAST = {"on": False}  # set by run_job in --fast mode: every sampler takes at most 2 steps
 
 
@@ -108,13 +132,13 @@ def _score(model, options: dict, n: int, seed: int = 0) -> dict:
 COMMAND = {"text": ""}  # set by run_job: how this run was started, recorded in every reference
 
 
-def _export(ckpt: Path, out: Path, meta: dict) -> str:
+def _export(ckpt: Path, out: Path, meta: dict, name: str | None = None) -> str:
     """Export a reference (fp16 EMA weights + JSON); returns its path relative to the run's folder."""
     from genedu.reference import export_reference
 
     meta = {**meta, "command": COMMAND["text"], "machine": machine(), "seed": meta["trained"]["seed"],
             "ema": meta["trained"]["ema"], "budget": f"seconds={meta['trained']['seconds_budget']:.0f} on this GPU"}
-    path = export_reference(ckpt, out_dir=out, meta=meta)
+    path = export_reference(ckpt, out_dir=out, meta=meta, name=name)
     return str(path.relative_to(out.parent.parent))
 
 
@@ -133,7 +157,7 @@ def _choose_sampler(model, options: list[dict], n: int, out: Path, *, max_calls:
         r["network_calls"] = o["steps"] * CALLS_PER_STEP[kind] * (2 if "guidance" in o else 1)
         scores.append(r)
         write_json(out / "partial.json", scores)
-    ok = [s for s in scores if s["network_calls"] <= max_calls and s.get("conditional_accuracy", 0) >= 0.97]
+    ok = [s for s in scores if s["network_calls"] <= max_calls and s.get("conditional_accuracy", 1.0) >= 0.97]
     best = min(ok or scores, key=lambda s: s["fid"])
     return {"preset": "reference", "trained": trained, "parameters": count_parameters(model),
             "sample_options": best["sample_options"], "evaluation": best, "samplers": scores}
@@ -191,7 +215,7 @@ def job_flow(out: Path, cfg: dict) -> dict:
     return result
 
 
-def job_gan(out: Path, cfg: dict) -> dict:
+def job_gan(out: Path, cfg: dict, seed: int = 0) -> dict:
     from genedu.checkpoint import read_checkpoint, save_checkpoint
     from genedu.train import EMA
     from genedu.utils import count_parameters
@@ -208,8 +232,8 @@ def job_gan(out: Path, cfg: dict) -> dict:
             fast_avg["ema"] = EMA(model, 0.995)
         fast_avg["ema"].update(model, step - 1)
 
-    model, ema, ckpt, trained = _train("gan", "reference", out, seconds=cfg["train"], ema=0.999, lr_warmup=0,
-                                       lr_decay=None, callbacks=(average,))
+    model, ema, ckpt, trained = _train("gan", "reference", out, seconds=cfg.get("gan_train", cfg["train"]), ema=0.999,
+                                       lr_warmup=0, lr_decay=None, callbacks=(average,), seed=seed)
     candidates = {"ema_0.999": ema, "ema_0.995": fast_avg["ema"].module, "raw": model}
     scores = {k: _score(m, {}, cfg["samples"]) for k, m in candidates.items()}
     best = min(scores, key=lambda k: scores[k]["fid"])
@@ -222,6 +246,96 @@ def job_gan(out: Path, cfg: dict) -> dict:
             "weights_note": "the generator's weights scored three ways (raw, EMA 0.999, EMA 0.995, both with "
                             "warm-up); the reference holds the best by FID"}
     return {"reference": _export(chosen, out / "ref", meta), **meta}
+
+
+def job_gan_seed0(out: Path, cfg: dict) -> dict:
+    return job_gan(out, cfg, 0)
+
+
+def job_gan_seed1(out: Path, cfg: dict) -> dict:
+    return job_gan(out, cfg, 1)
+
+
+def job_gan_seed2(out: Path, cfg: dict) -> dict:
+    return job_gan(out, cfg, 2)
+
+
+def job_diffusion_uncond(out: Path, cfg: dict) -> dict:
+    """The reference DDPM's network and recipe, trained without labels: the unconditional reference."""
+    model, ema, ckpt, trained = _train("diffusion", "reference", out, seconds=cfg["train"], ema=0.9995,
+                                       lr_warmup=500, num_classes=0)
+    options = [{"sampler": "dpm", "steps": 20}, {"sampler": "ddim", "steps": 50}]
+    meta = _choose_sampler(ema, options, cfg["samples"], out, max_calls=50, trained=trained)
+    meta["overrides"] = {"num_classes": 0}
+    return {"reference": _export(ckpt, out / "ref", meta, name="diffusion_uncond"), **meta}
+
+
+def job_flow_uncond(out: Path, cfg: dict) -> dict:
+    """The reference flow's network and recipe, trained without labels: the unconditional reference."""
+    model, ema, ckpt, trained = _train("flow", "reference", out, seconds=cfg["train"], ema=0.9995,
+                                       lr_warmup=500, num_classes=0)
+    options = [{"method": "midpoint", "steps": 10}, {"method": "euler", "steps": 20}]
+    meta = _choose_sampler(ema, options, cfg["samples"], out, max_calls=20, trained=trained)
+    meta["overrides"] = {"num_classes": 0}
+    return {"reference": _export(ckpt, out / "ref", meta, name="flow_uncond"), **meta}
+
+
+def job_fewstep(out: Path, cfg: dict) -> dict:
+    """A few-step flow distilled from the shipped flow reference: its paths solved accurately (midpoint,
+    12 steps, kept at t = 1, 3/4, 1/2, 1/4, 0), then a copy of it that also sees its jump size trained to land
+    on them in 1, 2 or 4 Euler steps; scored at each, exported as `flow_fewstep`."""
+    from genedu.models.flow import few_step_student, teacher_paths
+    from genedu.reference import load_reference, reference_info
+    from genedu.train import fit
+    from genedu.utils import count_parameters
+
+    t_start = time.perf_counter()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    teacher = load_reference("flow", device=device)
+    n_paths = cfg["couplings"] if cfg["fast"] else 100_000
+    sps = 1 if cfg["fast"] else 3
+    t0 = time.perf_counter()
+    paths = teacher_paths(teacher, n_paths, segments=4, steps_per_segment=sps, method="midpoint",
+                          batch_size=2000)
+    path_seconds = time.perf_counter() - t0
+    lr, ema = 5e-4, 0.999
+    student = few_step_student(teacher, (1, 2, 4), lr=lr)
+    init = overrides_init(out)
+    if init is not None:  # continue from a first run's exported student
+        student.load_state_dict(init)
+    budget = max(10.0, cfg.get("fewstep_until", cfg["train"]) - (time.perf_counter() - t_start))
+    ckpt = out / "flow_fewstep.pt"
+    h = fit(student, paths, seconds=budget, ema=ema, lr_warmup=100, lr_decay="cosine", checkpoint=ckpt,
+            progress=False)
+    dist = h.ema.module
+    scores = []
+    for k in (1, 2, 4):
+        r = _score(dist, {"method": "euler", "steps": k}, cfg["samples"])
+        r["network_calls"] = k
+        scores.append(r)
+        write_json(out / "partial.json", scores)
+    parent = reference_info("flow")["evaluation"]
+    limit = 2 * parent["fid"]
+    met = {s["network_calls"]: s["fid"] <= limit for s in scores}
+    chosen = next((s for s in scores if met[s["network_calls"]]), scores[1])  # the fewest calls that meet it
+    trained = {"steps": int(h.last("step")), "images": int(h.last("images")), "seconds": round(h.last("seconds"), 1),
+               "seconds_budget": round(budget, 1), "batch_size": student.config.batch_size, "seed": 0, "ema": ema,
+               "lr": lr, "lr_warmup": 100, "lr_decay": "cosine"}
+    meta = {"preset": "reference", "parent": "genedu/assets/references/flow.pt", "trained": trained,
+            "parameters": count_parameters(dist), "sample_options": chosen["sample_options"],
+            "evaluation": chosen, "samplers": scores,
+            "distillation": {"paths": n_paths, "teacher_solver": {"method": "midpoint", "steps": 4 * sps},
+                             "kept_times": [1.0, 0.75, 0.5, 0.25, 0.0], "path_seconds": round(path_seconds, 1),
+                             "few_steps": [1, 2, 4], "loss": student.config.few_step_loss},
+            "target": {"what": "1 and 2 network calls within 2x of the parent's recorded FID",
+                       "parent_fid": parent["fid"], "parent_calls": parent.get("network_calls"),
+                       "limit": limit, "fid_by_calls": {s["network_calls"]: s["fid"] for s in scores},
+                       "met": met[1] and met[2]}}
+    from genedu.checkpoint import read_checkpoint, save_checkpoint
+    state = read_checkpoint(ckpt)["state"]
+    chosen_ckpt = out / "flow_fewstep_ema.pt"
+    save_checkpoint(chosen_ckpt, dist, state={k: state.get(k) for k in ("step", "images", "seconds", "seed")})
+    return {"reference": _export(chosen_ckpt, out / "ref", meta, name="flow_fewstep"), **meta}
 
 
 def _vae(out: Path, cfg: dict, preset: str, amp: bool | None = None) -> dict:
@@ -449,7 +563,9 @@ def job_showdown2(out: Path, cfg: dict) -> dict:
 JOBS = {"diffusion": job_diffusion, "flow": job_flow, "gan": job_gan, "vae": job_vae, "vae_mlp": job_vae_mlp,
         "vae32": job_vae32, "vae_amp": job_vae_amp,
         "study": job_study, "bound": job_bound, "reflow": job_reflow, "reflow_u": job_reflow_u, "showdown0": job_showdown0,
-        "showdown1": job_showdown1, "showdown2": job_showdown2}
+        "showdown1": job_showdown1, "showdown2": job_showdown2, "diffusion_uncond": job_diffusion_uncond,
+        "flow_uncond": job_flow_uncond, "fewstep": job_fewstep, "gan_seed0": job_gan_seed0,
+        "gan_seed1": job_gan_seed1, "gan_seed2": job_gan_seed2}
 
 
 def run_job(name: str, out: Path, cfg: dict) -> int:
@@ -460,8 +576,12 @@ def run_job(name: str, out: Path, cfg: dict) -> int:
         torch.backends.cudnn.benchmark = True
     t0 = time.time()
     FAST["on"] = cfg["fast"]
+    INIT["dir"] = cfg.get("init")
     COMMAND["text"] = (f"python benchmarks/gpu_references.py --out OUT --minutes {cfg['minutes']}"
                        + (f" --train-seconds {cfg['train']:g}" if cfg.get("train_seconds") else "")
+                       + (f" --gan-seconds {cfg['gan_train']:g}" if "gan_train" in cfg and name.startswith("gan") else "")
+                       + (f" --fewstep-seconds {cfg['fewstep_until']:g}" if "fewstep_until" in cfg and name == "fewstep" else "")
+                       + (f" --init {cfg['init_text']}" if cfg.get("init") else "")
                        + f" --jobs {name}" + (" --fast" if cfg["fast"] else ""))
     try:
         result = JOBS[name](out, cfg)
@@ -484,6 +604,10 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", nargs="*", default=["diffusion", "flow", "gan", "vae", "vae_mlp", "study"],
                    choices=list(JOBS))
     p.add_argument("--train-seconds", type=float, help="each job's training budget (default: 68 %% of --minutes)")
+    p.add_argument("--gan-seconds", type=float, help="the GAN jobs' training budget (default: as --train-seconds)")
+    p.add_argument("--fewstep-seconds", type=float,
+                   help="the fewstep job's budget for its teacher's paths and its training together (default: as --train-seconds)")
+    p.add_argument("--init", help="a folder of exported references (<job>.pt) that the jobs continue from")
     p.add_argument("--job", help=argparse.SUPPRESS)  # internal: run one job in this process
     args = p.parse_args(argv)
     out = Path(args.out)
@@ -499,6 +623,15 @@ def main(argv=None) -> int:
         train = args.train_seconds
     cfg = {**(FAST_SCALE if args.fast else FULL), "train": train, "minutes": args.minutes, "fast": args.fast,
            "train_seconds": args.train_seconds is not None and not args.fast}
+    if args.init:
+        if not Path(args.init).is_dir():
+            p.error(f"--init {args.init}: no such folder")
+        cfg["init"], cfg["init_text"] = str(Path(args.init).resolve()), Path(args.init).name
+    for key, value in (("gan_train", args.gan_seconds), ("fewstep_until", args.fewstep_seconds)):
+        if value is not None and not args.fast:
+            if not 0 < value < 60 * args.minutes:
+                p.error("--gan-seconds and --fewstep-seconds must be positive and below the deadline (--minutes)")
+            cfg[key] = value
     if args.job:
         return run_job(args.job, out / args.job, cfg)
 
@@ -513,7 +646,10 @@ def main(argv=None) -> int:
         log = open(out / f"{name}.log", "w")
         procs[name] = (subprocess.Popen([sys.executable, __file__, "--out", str(out), "--minutes", str(args.minutes),
                                          *(["--fast"] if args.fast else []), "--job", name,
-                                         *(["--train-seconds", str(train)] if args.train_seconds and not args.fast else [])],
+                                         *(["--train-seconds", str(train)] if args.train_seconds and not args.fast else []),
+                                         *(["--gan-seconds", str(args.gan_seconds)] if args.gan_seconds else []),
+                                         *(["--init", args.init] if args.init else []),
+                                         *(["--fewstep-seconds", str(args.fewstep_seconds)] if args.fewstep_seconds else [])],
                                         stdout=log, stderr=subprocess.STDOUT), log)
     while time.time() < deadline and any(pr.poll() is None for pr, _ in procs.values()):
         time.sleep(2)

@@ -28,8 +28,10 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "assets" / "references"
 FAMILIES = ("vae", "gan", "diffusion", "flow")
 MAX_BYTES = 10 * 2**20  # a reference must stay under 10 MB to live in the repository
 # references beside a family's own, name -> family: "vae_pixel" is the VAE with a PixelCNN decoder head
-# (the 'pixel' preset), the conv likelihood anchor that lesson 01 measures
-EXTRA = {"vae_pixel": "vae"}
+# (the 'pixel' preset), the conv likelihood anchor that lesson 01 measures; "diffusion_uncond" and
+# "flow_uncond" the reference networks trained without labels (the like-with-like unconditional
+# comparison); "flow_fewstep" the few-step flow distilled from the flow reference (1, 2 or 4 calls)
+EXTRA = {"vae_pixel": "vae", "diffusion_uncond": "diffusion", "flow_uncond": "flow", "flow_fewstep": "flow"}
 
 
 def family_of(name: str) -> str:

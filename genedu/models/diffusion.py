@@ -153,14 +153,17 @@ class UNet(nn.Module):
     `blocks` ResBlocks per level on the way down and up.
 
     Every residual block gets emb = time_mlp(sinusoidal(t)) + label_embedding(y); label index
-    `num_classes` is the null class ("no label") that classifier-free guidance needs.
-    Only predicts: (x_t (B, 1, 28, 28), t (B,), y (B,) or None) -> output (B, 1, 28, 28) (the noise eps,
-    the velocity v, or a flow's velocity: what it was trained on).
+    `num_classes` is the null class ("no label") that classifier-free guidance needs. With
+    `step_conditioned`, emb also adds step_mlp(sinusoidal(d)): the size d of the jump the output must
+    take (a few-step flow, `genedu.models.flow`); step_mlp starts at zero, so a copy of a trained
+    network begins as that network.
+    Only predicts: (x_t (B, 1, 28, 28), t (B,), y (B,) or None[, d (B,)]) -> output (B, 1, 28, 28) (the
+    noise eps, the velocity v, or a flow's velocity: what it was trained on).
     t may be fractional (a flow's t in [0, 1] is fed as 1000 t).
     """
 
     def __init__(self, channels: tuple[int, ...] = (16, 32), emb_dim: int = 128, num_classes: int = 0, *,
-                 blocks: int = 1, attention: bool = False):
+                 blocks: int = 1, attention: bool = False, step_conditioned: bool = False):
         super().__init__()
         c1, c2 = channels[0], channels[1]
         c3 = channels[2] if len(channels) == 3 else c2
@@ -168,6 +171,11 @@ class UNet(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(c1, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.num_classes = num_classes
         self.label_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes > 0 else None
+        self.step_mlp = None
+        if step_conditioned:
+            self.step_mlp = nn.Sequential(nn.Linear(c1, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+            nn.init.zeros_(self.step_mlp[-1].weight)  # d changes nothing until training says otherwise
+            nn.init.zeros_(self.step_mlp[-1].bias)
         self.inp = nn.Conv2d(1, c1, 3, padding=1)
         self.down1 = _stack(c1, c1, emb_dim, blocks)  # 28x28
         self.pool1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)  # 28 -> 14
@@ -183,12 +191,19 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].weight)  # start by predicting 0: a calm first step
         nn.init.zeros_(self.out[-1].bias)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None,
+                d: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.time_mlp(sinusoidal_embedding(t, self.time_dim))  # (B, emb_dim)
         if self.label_emb is not None:
             if y is None:  # no labels: the null class, i.e. the unconditional model
                 y = torch.full((len(x_t),), self.num_classes, dtype=torch.long, device=x_t.device)
             emb = emb + self.label_emb(y)
+        if self.step_mlp is not None:
+            if d is None:
+                raise ValueError("this network is step-conditioned: pass d, the size of the jump (B,)")
+            emb = emb + self.step_mlp(sinusoidal_embedding(d, self.time_dim))
+        elif d is not None:
+            raise ValueError("d (a jump's size) needs a step-conditioned network (a few-step flow)")
         h0 = self.inp(x_t)  # (B, c1, 28, 28)
         h1 = self.down1(h0, emb)  # (B, c1, 28, 28)
         h2 = self.down2(self.pool1(h1), emb)  # (B, c2, 14, 14)

@@ -20,6 +20,13 @@ null class give classifier-free guidance, v = v_uncond + w (v_cond - v_uncond).
 Reflow (Liu et al. 2023, sec. 3.3): sample (eps, x_0) pairs by solving the trained flow's ODE, then
 train again on those couplings instead of independent ones (:func:`reflow_couplings`): the new flow's
 paths cross less, are straighter (:func:`path_straightness`) and need fewer steps.
+
+Few-step flow (`few_steps`, a distilled shortcut model): the network also sees d, the size of the jump it
+must take (Frans et al. 2024, "One Step Diffusion via Shortcut Models"), and learns, for each step count K
+in `few_steps`, the velocity that lands exactly where a trained teacher's accurate ODE solution lands
+after a jump of d = 1/K. Its targets come from the teacher's solved paths (:func:`teacher_paths`), as in
+distilled rectified flow (Liu et al. 2023, sec. 3.3): v(x_t, t, d) = (x_t - x_{t-d}) / d. One network then
+draws in 1, 2 or 4 calls with Euler steps of size d.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from .base import GenerativeModel, register
 from .diffusion import UNet, check_unet_settings
 
 ODE_METHODS = ("euler", "midpoint", "heun")
+FEW_STEP_LOSSES = ("mse", "pseudo_huber")
+PSEUDO_HUBER_C = 0.015  # c of sqrt(mse + c^2) - c: 0.00054 sqrt(784) (Song & Dhariwal 2023, scaled to MNIST)
 
 
 def path_sample(x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,8 +82,21 @@ class FlowConfig:
     # proportional to cosh(4 (t - 1/2)): more weight near the data and the noise ends, where a few-step
     # sampler evaluates the network; Lee et al. 2024, "Improving the Training of Rectified Flows", for reflow)
     time_sampling: str = "uniform"
+    # a few-step flow: the step counts K it learns to draw with (jumps of d = 1/K), e.g. (1, 2, 4), each
+    # dividing the largest; () is an ordinary flow. It trains on a teacher's paths (TeacherPaths).
+    few_steps: tuple[int, ...] = ()
+    few_step_loss: str = "mse"  # few-step flows: "mse" or "pseudo_huber" on each example's velocity error
 
     def __post_init__(self):
+        self.few_steps = tuple(int(k) for k in self.few_steps)
+        if self.few_steps:
+            if min(self.few_steps) < 1 or len(set(self.few_steps)) != len(self.few_steps) or any(
+                    max(self.few_steps) % k for k in self.few_steps):
+                raise ValueError(f"few_steps must be distinct positive step counts that each divide the largest "
+                                 f"(e.g. (1, 2, 4)), got {self.few_steps}")
+            self.few_steps = tuple(sorted(self.few_steps))
+        if self.few_step_loss not in FEW_STEP_LOSSES:
+            raise ValueError(f"few_step_loss must be one of {FEW_STEP_LOSSES}, got {self.few_step_loss!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         self.channels = check_unet_settings(self.channels, self.blocks, self.attention)
@@ -109,11 +131,18 @@ class Flow(GenerativeModel):
     def __init__(self, config: FlowConfig):
         super().__init__(config)
         c = config
-        self.net = UNet(c.channels, c.emb_dim, c.num_classes, blocks=c.blocks, attention=c.attention)
+        self.net = UNet(c.channels, c.emb_dim, c.num_classes, blocks=c.blocks, attention=c.attention,
+                        step_conditioned=bool(c.few_steps))
 
-    def velocity(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """v_theta(x_t, t, y): x_t (B, 1, 28, 28), t (B,) floats in [0, 1], y (B,) or None (null class)."""
-        return self.net(x_t, t * self.config.time_scale, y)
+    def velocity(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None,
+                 d: torch.Tensor | None = None) -> torch.Tensor:
+        """v_theta(x_t, t, y[, d]): x_t (B, 1, 28, 28), t (B,) floats in [0, 1], y (B,) or None (null class);
+        d (B,): a few-step flow's jump size (the velocity that lands at t - d in one Euler step)."""
+        if self.config.few_steps and d is None:
+            raise ValueError(f"a few-step flow needs d, the jump's size: one of "
+                             f"{[1 / k for k in self.config.few_steps]}")
+        return self.net(x_t, t * self.config.time_scale, y,
+                        None if d is None else d * self.config.time_scale)
 
     forward = velocity
 
@@ -135,8 +164,36 @@ class Flow(GenerativeModel):
     def configure_optimizers(self):
         return {"opt": torch.optim.Adam(self.net.parameters(), lr=self.config.lr)}
 
+    def few_step_loss_per_example(self, states: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """A few-step flow's distillation loss per example (B,), on a teacher's solved paths.
+
+        states (B, K + 1, 1, 28, 28): the teacher's ODE solution at t_k = 1 - k / K, k = 0..K (k = 0 the noise,
+        k = K the image). Each example draws one of the learned step counts S and one of its S jumps,
+        from t_a down to t_b = t_a - d (d = 1 / S); the target is the velocity that lands on the teacher's
+        x_{t_b} in one Euler step: (x_{t_a} - x_{t_b}) / d.
+        """
+        B, K = len(states), states.shape[1] - 1
+        if K % max(self.config.few_steps):
+            raise ValueError(f"the teacher's paths have {K} segments; the learned step counts "
+                             f"{self.config.few_steps} need a multiple of {max(self.config.few_steps)}")
+        counts = torch.tensor(self.config.few_steps, device=states.device)
+        S = counts[torch.randint(len(counts), (B,), device=states.device)]  # (B,) step count per example
+        j = (torch.rand(B, device=states.device) * S).long().clamp(max=S - 1)  # which of its S jumps
+        a, b = j * (K // S), (j + 1) * (K // S)  # state indices of the jump's two ends
+        rows = torch.arange(B, device=states.device)
+        x_a, x_b = states[rows, a], states[rows, b]  # (B, 1, 28, 28) each
+        d = 1.0 / S.to(states.dtype)
+        t = 1.0 - a.to(states.dtype) / K
+        target = (x_a - x_b) / d.view(-1, 1, 1, 1)
+        mse = (self.velocity(x_a, t, y if self.conditional else None, d) - target).pow(2).flatten(1).mean(1)
+        loss = mse if self.config.few_step_loss == "mse" else (mse + PSEUDO_HUBER_C ** 2).sqrt() - PSEUDO_HUBER_C
+        return {"loss": loss, "v_mse": mse, "steps": S}
+
     def train_step(self, batch, optimizers):
-        """batch = (x, y) with fresh noise, or (x, y, eps) for reflow's fixed couplings."""
+        """batch = (x, y) with fresh noise, (x, y, eps) for reflow's fixed couplings, or (states, y) from
+        TeacherPaths for a few-step flow."""
+        if self.config.few_steps:
+            return self._few_step_train_step(batch, optimizers)
         x, y = batch[0], batch[1]
         eps = batch[2] if len(batch) > 2 else None
         parts = self.loss_per_example(x, y, eps=eps)
@@ -153,6 +210,26 @@ class Flow(GenerativeModel):
             sel = parts["v_mse"][q == i].detach()
             if len(sel):
                 out[f"v_mse_q{i + 1}"] = sel.mean().item()
+        return out
+
+    def _few_step_train_step(self, batch, optimizers):
+        states, y = batch[0], batch[1]
+        if states.dim() != 5:
+            raise ValueError("a few-step flow trains on a teacher's paths (TeacherPaths: batches of states "
+                             f"(B, K + 1, 1, 28, 28)), got a batch of shape {tuple(states.shape)}")
+        parts = self.few_step_loss_per_example(states, y)
+        loss = parts["loss"].mean()
+        opt = optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
+        opt.step()
+        out = {"loss": loss.item(), "v_mse": parts["v_mse"].mean().item()}
+        for k in self.config.few_steps:  # the error per step count: is the 1-step jump the hard one?
+            sel = parts["v_mse"][parts["steps"] == k].detach()
+            if len(sel):
+                out[f"v_mse_{k}step"] = sel.mean().item()
         return out
 
     @torch.no_grad()
@@ -172,6 +249,10 @@ class Flow(GenerativeModel):
             raise ValueError(f"method must be one of {ODE_METHODS}, got {method!r}")
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
+        few = self.config.few_steps
+        if few and (method != "euler" or steps not in few or guidance is not None):
+            raise ValueError(f"this few-step flow learned Euler jumps for steps in {few} (no guidance); "
+                             f"got method={method!r}, steps={steps}, guidance={guidance}")
         if labels is not None or not self.conditional or self.config.p_uncond == 0:
             labels = self.check_labels(n, labels)
         if guidance is not None and (not self.conditional or labels is None):
@@ -182,12 +263,82 @@ class Flow(GenerativeModel):
             if noise.shape != (n, 1, 28, 28):
                 raise ValueError(f"noise must have shape ({n}, 1, 28, 28), got {tuple(noise.shape)}")
             x = noise.to(self.device)
-        out = ode_solve(guided_velocity(self, labels, guidance), x, steps=steps, method=method,
-                        return_trajectory=return_trajectory)
+        velocity = guided_velocity(self, labels, guidance) if not few else self._jump_velocity(labels, 1.0 / steps)
+        out = ode_solve(velocity, x, steps=steps, method=method, return_trajectory=return_trajectory)
         if return_trajectory:
             x, traj = out
             return x.clamp(-1, 1), traj
         return out.clamp(-1, 1)
+
+
+    def _jump_velocity(self, labels: torch.Tensor | None, d: float):
+        """velocity(x, t) of a few-step flow taking jumps of size d (ode_solve's interface)."""
+        def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
+            t_batch = torch.full((len(x),), t, dtype=x.dtype, device=x.device)
+            return self.velocity(x, t_batch, labels, torch.full_like(t_batch, d))
+        return velocity
+
+
+# ---- few-step distillation: a teacher's solved paths -------------------------------------------------
+
+class TeacherPaths:
+    """A teacher flow's ODE solutions at K + 1 evenly spaced times, which `fit` trains a few-step flow on:
+    states (N, K + 1, 1, 28, 28) at t_k = 1 - k / K (k = 0 the noise, k = K the image), labels (N,).
+    Batches yield (states, labels). Built by :func:`teacher_paths`."""
+
+    def __init__(self, states: torch.Tensor, labels: torch.Tensor):
+        if states.dim() != 5 or states.shape[1] < 2 or states.shape[2:] != (1, 28, 28) or len(labels) != len(states):
+            raise ValueError(f"teacher paths need states (N, K + 1, 1, 28, 28) and labels (N,); got "
+                             f"{tuple(states.shape)}, {tuple(labels.shape)}")
+        self.states, self.labels = states, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device) -> "TeacherPaths":
+        return TeacherPaths(self.states.to(device), self.labels.to(device))
+
+    def batches(self, batch_size: int = 128, *, seed: int = 0, epoch: int = 0, start: int = 0):
+        from ..data import batches_per_epoch, epoch_permutation
+
+        perm = epoch_permutation(len(self), seed=seed, epoch=epoch).to(self.states.device)
+        for b in range(start, batches_per_epoch(len(self), batch_size)):
+            idx = perm[b * batch_size:(b + 1) * batch_size]
+            yield self.states[idx], self.labels[idx]
+
+
+@torch.no_grad()
+def teacher_paths(teacher: Flow, n: int, *, segments: int = 4, steps_per_segment: int = 3, method: str = "midpoint",
+                  seed: int = 0, batch_size: int = 1000) -> TeacherPaths:
+    """n paths of a trained flow, solved accurately (`segments` x `steps_per_segment` steps of `method`)
+    and kept at segments + 1 evenly spaced times; class-balanced labels, noise seeded `seed`."""
+    if n < 1 or segments < 1 or steps_per_segment < 1:
+        raise ValueError(f"teacher_paths needs n, segments and steps_per_segment >= 1, got {n}, {segments}, "
+                         f"{steps_per_segment}")
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % teacher.config.num_classes if teacher.conditional else torch.zeros(n, dtype=torch.long)
+    out = []
+    for i in range(0, n, batch_size):
+        m = min(batch_size, n - i)
+        eps = torch.randn(m, 1, 28, 28, generator=g)
+        lab = labels[i:i + m].to(teacher.device) if teacher.conditional else None
+        _, traj = teacher.sample(m, labels=lab, noise=eps, steps=segments * steps_per_segment, method=method,
+                                 return_trajectory=True)
+        states = traj["x_t"][::steps_per_segment].transpose(0, 1).contiguous()  # (m, segments + 1, 1, 28, 28)
+        states[:, -1].clamp_(-1, 1)  # the image, as the teacher's sample() returns it
+        out.append(states)
+    return TeacherPaths(torch.cat(out), labels)
+
+
+def few_step_student(teacher: Flow, few_steps=(1, 2, 4), **overrides) -> Flow:
+    """A few-step flow that starts as a copy of `teacher` (its jump-size embedding starts at zero)."""
+    import dataclasses
+
+    student = Flow(dataclasses.replace(teacher.config, few_steps=tuple(few_steps), **overrides))
+    missing, unexpected = student.load_state_dict(teacher.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("net.step_mlp.") for k in missing):
+        raise ValueError(f"the teacher's weights do not fit the student: missing {missing}, unexpected {unexpected}")
+    return student.to(teacher.device)
 
 
 # ---- reflow: train again on the flow's own (noise, sample) couplings ----------------------------------
