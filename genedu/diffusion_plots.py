@@ -3,9 +3,12 @@
 - `image_rows`: named rows of digits, one grid per row (the seed denoiser's figure);
 - `nearest_distance`: how far each image lies from its nearest reference digit, in pixel space;
 - `within_class_spread`: the lesson's "diversity", the mean distance between two samples of one class;
+- `timed_sample`: samples and the seconds they took;
 - `measure_samples`, `sample_and_measure`: one row of the lesson's sampler measurements (FID, class
   accuracy, diversity, seconds per 1,000 images);
-- `sampler_table`: those rows as the printed table at the end of the lesson.
+- `real_digits_row`: the same row for real digits, the scale the others are read against;
+- `sampler_table`: rows as a printed table;
+- `plot_steps_rows`, `plot_guidance_rows`: the lesson's two measured curves.
 
 Images are (N, 1, 28, 28) tensors in [-1, 1], as everywhere in genedu.
 """
@@ -82,15 +85,30 @@ def measure_samples(images: torch.Tensor, labels: torch.Tensor, seconds: float |
     return row
 
 
+def timed_sample(model, n: int, **options) -> tuple[torch.Tensor, float]:
+    """`model.sample(n, **options)` moved to the CPU, and the wall-clock seconds the sampling took."""
+    t0 = time.perf_counter()
+    x = model.sample(n, **options)
+    return x.cpu(), time.perf_counter() - t0
+
+
 def sample_and_measure(model, steps: int, *, n: int, guidance: float | None = None, seed: int = 1) -> dict:
     """n class-balanced DDIM samples of `model` (labels i mod 10, noise from `seed`), timed and measured."""
     if n < 20:
         raise ValueError(f"sample_and_measure: n = {n} gives fewer than two samples per class; use n >= 20")
     labels = torch.arange(n) % 10
-    t0 = time.perf_counter()
-    x = model.sample(n, labels=labels, sampler="ddim", steps=steps, guidance=guidance,
-                     generator=torch.Generator().manual_seed(seed))
-    return measure_samples(x.cpu(), labels, time.perf_counter() - t0)
+    x, seconds = timed_sample(model, n, labels=labels, sampler="ddim", steps=steps, guidance=guidance,
+                              generator=torch.Generator().manual_seed(seed))
+    return measure_samples(x, labels, seconds)
+
+
+def real_digits_row(images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """The yardstick row for n real test digits: FID of n real *training* digits against the test set (the
+    floor a perfect sampler reaches at that count, `calibration(n)`), and the digits' own diversity."""
+    from .evaluate import calibration
+
+    return {"fid": calibration(len(images))[0]["fid"], "accuracy": math.nan,
+            "diversity": within_class_spread(images, labels)}
 
 
 def sampler_table(rows: list[tuple[str, int, dict]]) -> str:
@@ -100,3 +118,29 @@ def sampler_table(rows: list[tuple[str, int, dict]]) -> str:
         v = [r.get(k, math.nan) for k in ("s_per_1000", "fid", "accuracy", "diversity")]
         lines.append(f"{name:<34}{n:>8,}{v[0]:13.1f}{v[1]:9.2f}{v[2]:12.3f}{v[3]:11.2f}")
     return "\n".join(lines)
+
+
+def plot_steps_rows(rows: dict[int, dict], floor_fid: float, *, title: str = ""):
+    """FID (left) and seconds per 1,000 images (right, dashed) against sampler steps, log x, with the FID of
+    real digits at the same count as a flat line. `rows`: {steps: row of `sample_and_measure`}."""
+    from .plots import measured_curve
+
+    steps = list(rows)
+    curves = {"FID": [r["fid"] for r in rows.values()], "real digits, same count": [floor_fid] * len(steps)}
+    return measured_curve(steps, curves,
+                          xlabel="sampler steps", left_label="FID (lower: closer to real digits)",
+                          right={"s per 1,000 images": [r["s_per_1000"] for r in rows.values()]},
+                          right_label="seconds per 1,000 images", logx=True, title=title)
+
+
+def plot_guidance_rows(rows: dict[float, dict], real_diversity: float, *, title: str = ""):
+    """Class accuracy and diversity relative to real digits' against the guidance scale w.
+    `rows`: {w: row of `sample_and_measure`}."""
+    from .plots import measured_curve
+
+    if not real_diversity > 0:
+        raise ValueError(f"plot_guidance_rows: real_diversity must be positive, found {real_diversity}")
+    return measured_curve(list(rows), {"class accuracy": [r["accuracy"] for r in rows.values()],
+                                       "diversity / real diversity": [r["diversity"] / real_diversity
+                                                                      for r in rows.values()]},
+                          xlabel="guidance scale w", left_label="fraction", title=title)

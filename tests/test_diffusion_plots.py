@@ -88,6 +88,35 @@ def test_sample_and_measure_asks_for_balanced_ddim_samples_from_a_fixed_seed():
         D.sample_and_measure(model, 7, n=10)
 
 
+def test_timed_sample_passes_the_options_and_times_the_call():
+    model = _Sampler()
+    x, seconds = D.timed_sample(model, 12, labels=torch.arange(12), sampler="ddpm", steps=None, guidance=None,
+                                generator=torch.Generator().manual_seed(0))
+    assert x.shape == (12, 1, 28, 28) and x.device.type == "cpu" and seconds > 0
+    assert model.calls[0]["sampler"] == "ddpm" and torch.equal(model.calls[0]["labels"], torch.arange(12))
+
+
+def test_real_digits_row_is_the_calibration_floor_and_the_digits_spread():
+    test = genedu.load_mnist("test")
+    x, y = test.float(torch.arange(100)), test.labels[:100]
+    row = D.real_digits_row(x, y)
+    assert row["fid"] == genedu.evaluate.calibration(100)[0]["fid"] and math.isnan(row["accuracy"])
+    assert row["diversity"] == pytest.approx(D.within_class_spread(x, y))
+
+
+def test_measured_curves_plot_the_rows():
+    rows = {2: {"fid": 30.0, "accuracy": 0.5, "diversity": 5.0, "s_per_1000": 1.0},
+            10: {"fid": 10.0, "accuracy": 0.9, "diversity": 8.0, "s_per_1000": 5.0}}
+    fig = D.plot_steps_rows(rows, 4.0, title="t")
+    left, right = fig.axes
+    assert [list(line.get_ydata()) for line in left.lines] == [[30.0, 10.0], [4.0, 4.0]]
+    assert list(right.lines[0].get_ydata()) == [1.0, 5.0] and left.get_xscale() == "log"
+    fig = D.plot_guidance_rows(rows, 10.0)
+    assert [list(line.get_ydata()) for line in fig.axes[0].lines] == [[0.5, 0.9], [0.5, 0.8]]
+    with pytest.raises(ValueError, match="positive"):
+        D.plot_guidance_rows(rows, 0.0)
+
+
 def test_sampler_table_lines_and_missing_figures():
     rows = [("DDIM 5 steps", 400, {"fid": 12.345, "accuracy": 0.9, "diversity": 8.0, "s_per_1000": 1.5}),
             ("real digits", 400, {"fid": 3.0, "accuracy": math.nan, "diversity": 9.0})]
