@@ -69,6 +69,82 @@ def non_negative(text: str) -> float:
     return value
 
 
+def seed(text: str) -> int:
+    """A seed: a whole number from 0 to 2**63 - 1 (torch's generators take no more)."""
+    from .utils import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed, a whole number from 0 to 2**63 - 1 ({MAX_SEED}), "
+                                         f"got {text!r}")
+    return value
+
+
+def _one_of(*names: str):
+    def parse(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(names)}, got {text!r}")
+        return text
+    parse.__name__ = "choice"
+    return parse
+
+
+# ---- sampling options: one vocabulary -------------------------------------------------------------
+# The flags of `genedu sample` that choose how a model draws, and the `sample_options` a reference records
+# in its JSON (and `genedu reference --sample-options` takes), are the same names with the same values:
+# each is passed to the model's `sample` as it is. name -> (families it applies to, type, metavar, help).
+# A GAN has none: it draws in one pass.
+SAMPLE_OPTIONS = {
+    "prior": (("vae",), _one_of("normal", "mixture"), "{normal,mixture}",
+              "VAE: draw the codes z from N(0, I) (normal) or from the mixture fitted to the training codes "
+              "(mixture; the default once the VAE has one)"),
+    "sampler": (("diffusion",), _one_of("ddim", "dpm", "ddpm", "seed"), "{ddim,dpm,ddpm,seed}",
+                "diffusion: DDIM (default), DPM-Solver++ 2M, DDPM ancestral (all T steps), or the seed "
+                "denoiser's x <- x - net(x)"),
+    "eta": (("diffusion",), non_negative, "ETA",
+            "diffusion, DDIM only: noise added per step (0 deterministic, the default; 1 DDPM's level)"),
+    "method": (("flow",), _one_of("euler", "midpoint", "heun"), "{euler,midpoint,heun}",
+               "flow: the ODE solver"),
+    "steps": (("diffusion", "flow"), count, "N", "diffusion and flow: sampling steps"),
+    "guidance": (("diffusion", "flow"), non_negative, "W",
+                 "diffusion and flow: classifier-free guidance scale (class-conditional models)"),
+}
+
+
+def _options_of(family: str) -> str:
+    names = [f"--{k}" for k, (families, *_) in SAMPLE_OPTIONS.items() if family in families]
+    return f"a {family} takes {', '.join(names)}" if names else f"a {family} draws in one pass and takes none"
+
+
+def check_sample_options(family: str, options, *, source: str, flags: bool = False) -> dict:
+    """`options` (name -> value, e.g. a reference's recorded `sample_options`) checked against the
+    vocabulary above: every name known and meant for `family`, every value of the flag's kind. Returns
+    them parsed as the flags would be; a ValueError naming `source` otherwise (and each option as its
+    flag, --name, with `flags`)."""
+    if not isinstance(options, dict):
+        raise ValueError(f"{source}: sampling options must be a JSON object such as "
+                         f"{{\"sampler\": \"dpm\", \"steps\": 20}}, got {options!r}")
+    parsed = {}
+    for name, value in options.items():
+        if name not in SAMPLE_OPTIONS:
+            raise ValueError(f"{source}: unknown sampling option {name!r}; the options are "
+                             f"{', '.join(SAMPLE_OPTIONS)} ({_options_of(family)})")
+        families, kind, _, _ = SAMPLE_OPTIONS[name]
+        shown = f"--{name}" if flags else name
+        if family not in families:
+            raise ValueError(f"{source}: {shown} is for --model {' or '.join(families)}; {_options_of(family)}")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError(f"{source}: {shown} must be a number or a name, got {value!r}")
+        try:
+            parsed[name] = kind(str(value))
+        except argparse.ArgumentTypeError as e:
+            raise ValueError(f"{source}: {shown}: {e}") from None
+    return parsed
+
+
 def device(text: str) -> str:
     """cpu, cuda, cuda:N or mps, and only one this machine has."""
     import torch
@@ -153,7 +229,7 @@ def add_train(sub) -> None:
     p.add_argument("--preset", default="seed", help=PRESET_HELP)
     add_budget_args(p)
     p.add_argument("--batch-size", type=count, help="default: the preset's")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--ema", type=decay, help="EMA decay, e.g. 0.999")
     p.add_argument("--out", required=True, type=out_file, help="checkpoint file to write (in an existing folder)")
     p.add_argument("--checkpoint-every", type=count, help="also save every N steps")
@@ -164,11 +240,12 @@ def add_train(sub) -> None:
 
 def cmd_train(args) -> int:
     from .checkpoint import check_compatible, read_checkpoint
-    from .data import load_mnist
+    from .data import check_data_root, load_mnist
     from .models.base import MODEL_REGISTRY, _import_families
     from .train import fit
 
     require_budget(args)
+    check_data_root(args.data)  # a data root of the wrong kind fails before the model is built
     _import_families()
     if args.model not in MODEL_REGISTRY:
         raise ValueError(f"unknown --model {args.model!r}; choose from {sorted(MODEL_REGISTRY)}")
@@ -206,14 +283,20 @@ def add_showdown(sub) -> None:
                    help="sampler step counts scored for the DDPM (DDIM) and the flow (quality and time against steps)")
     p.add_argument("--ddim-samples", type=count, default=2000, help="samples scored per DDIM step count")
     p.add_argument("--data-limit", type=count, help="train on the first N training images only (quick trials)")
+    p.add_argument("--likelihood-k", type=count, default=100,
+                   help="importance samples per image for the IWAE likelihood of the contenders that report one")
+    p.add_argument("--likelihood-samples", type=count, default=2000,
+                   help="test images the likelihoods are measured on (all 10,000 at most)")
     p.add_argument("--out", required=True, type=out_folder,
                    help="folder for results.json, report.md and figures (rerun to resume)")
     add_device_arg(p)
 
 
 def cmd_showdown(args) -> int:
+    from .data import check_data_root
     from .showdown import CONTENDERS, showdown, table_markdown
 
+    check_data_root()
     contenders = CONTENDERS
     if args.only:
         known = {c.key: c for c in CONTENDERS}
@@ -223,10 +306,14 @@ def cmd_showdown(args) -> int:
         contenders = [known[k] for k in args.only]
     results = showdown(contenders=contenders, minutes=args.minutes, images=args.images, seeds=args.seeds,
                        n_samples=args.samples, stages=args.stages, out=args.out, device=args.device,
-                       data_limit=args.data_limit, ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples)
+                       data_limit=args.data_limit, ddim_steps=tuple(args.ddim_steps), ddim_samples=args.ddim_samples,
+                       likelihood_k=args.likelihood_k, likelihood_n=args.likelihood_samples)
     print(table_markdown(results["summary"], results["calibration"]))
     print(f"report: {args.out}/report.md; every figure: {args.out}/results.json")
     return 0
+
+
+SAMPLE_BYTES = 1 * 28 * 28 * 4  # one sample as float32: what `genedu sample` writes per image, uncompressed
 
 
 def add_sample(sub) -> None:
@@ -234,46 +321,120 @@ def add_sample(sub) -> None:
     p.add_argument("--model", required=True, choices=["vae", "gan", "diffusion", "flow"], help="family of the checkpoint")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="checkpoint file written by `genedu train`")
-    src.add_argument("--reference", action="store_true", help="the shipped reference checkpoint of the family")
-    p.add_argument("--n", type=count, default=10_000, help="number of samples (10,000 for the protocol)")
+    src.add_argument("--reference", nargs="?", const=True, metavar="NAME",
+                     help="the shipped reference of the family, drawn with the sampling options it was scored "
+                          "with (its JSON's sample_options); NAME picks one beside it, e.g. vae_pixel. "
+                          "--sampler or --method replace the recorded sampler; other options replace one setting")
+    p.add_argument("--n", type=count, default=10_000,
+                   help="number of samples (10,000 for the protocol); drawn and written a batch at a time")
     p.add_argument("--out", required=True, type=out_npz,
-                   help=".npz file to write (arrays: samples, and labels if conditional)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=count, default=1000)
-    p.add_argument("--sampler", choices=["ddpm", "ddim", "dpm"], help="diffusion only")
-    p.add_argument("--method", choices=["euler", "midpoint", "heun"], help="flow only: the ODE solver")
-    p.add_argument("--steps", type=count, help="diffusion and flow: sampling steps")
-    p.add_argument("--guidance", type=non_negative, help="diffusion and flow: classifier-free guidance scale")
+                   help=".npz file to write (arrays: samples, labels if conditional, seconds, sample_options)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--batch-size", type=count, default=1000, help="samples drawn at once (lower it if memory runs out)")
+    for name, (_, kind, metavar, text) in SAMPLE_OPTIONS.items():
+        p.add_argument(f"--{name}", type=kind, metavar=metavar, help=text)
     p.add_argument("--labels", choices=["balanced"], help="conditional models: requested classes (default balanced)")
     add_device_arg(p)
 
 
+def _reference_name(args) -> str:
+    """The reference `--reference [NAME]` asks for: the family's own, or NAME if it belongs to --model."""
+    from .reference import EXTRA, FAMILIES, family_of
+
+    name = args.model if args.reference is True else args.reference
+    names = [n for n in (*FAMILIES, *EXTRA) if family_of(n) == args.model]
+    if name not in names:
+        raise ValueError(f"--reference {name}: no such {args.model} reference; choose from {', '.join(names)} "
+                         "(or leave NAME out for the family's own)")
+    return name
+
+
+def _check_disk(out: Path, n: int) -> None:
+    """Refuse, before drawing, n samples that could not fit in the free space of --out's folder."""
+    import shutil
+
+    need = n * (SAMPLE_BYTES + 8)  # samples and labels, before compression
+    free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
+    if need > free:
+        raise ValueError(f"--n {n:,}: the samples take up to {need / 1e9:,.1f} GB (n x 1 x 28 x 28 float32, "
+                         f"before compression), and {out.parent} has {free / 1e9:,.1f} GB free; draw fewer, "
+                         "or write to a folder with more space")
+
+
+def _write_samples(out: Path, batches, n: int, extra: dict) -> tuple[bool, float]:
+    """Write the (images, labels) `batches` of n samples into the .npz `out` as they come, one batch in
+    memory at a time: `samples` is streamed into the archive in .npy format, `labels` (if any) and the
+    arrays in `extra` follow. Written to a temporary name and renamed, so a failed or interrupted run
+    leaves no half-written file. Returns (conditional, seconds spent drawing, writing excluded)."""
+    import os
+    import time
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    tmp = out.with_name(f".{out.name}.part")
+    labels, seconds = [], 0.0
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            with zf.open("samples.npy", "w", force_zip64=True) as f:
+                header = {"descr": npy.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
+                          "shape": (n, 1, 28, 28)}
+                npy.write_array_header_1_0(f, header)
+                while True:
+                    start = time.perf_counter()
+                    batch = next(batches, None)
+                    seconds += time.perf_counter() - start
+                    if batch is None:
+                        break
+                    images, y = batch
+                    f.write(np.ascontiguousarray(images.numpy(), dtype="<f4").tobytes())
+                    if y is not None:
+                        labels.append(y.numpy())
+            arrays = {**({"labels": np.concatenate(labels)} if labels else {}), "seconds": np.float64(seconds),
+                      **extra}
+            for name, value in arrays.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    npy.write_array(f, np.asanyarray(value), allow_pickle=False)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return bool(labels), seconds
+
+
 def cmd_sample(args) -> int:
+    import json
+
     import numpy as np
     import torch
 
     from .checkpoint import load_model
+    from .reference import load_reference, reference_path, sample_options
+    from .sampling import sample_batches
     from .utils import default_device
 
-    from .reference import load_reference, reference_path
-
+    given = {k: getattr(args, k) for k in SAMPLE_OPTIONS if getattr(args, k) is not None}
+    check_sample_options(args.model, given, source=f"--model {args.model}", flags=True)  # e.g. --prior, diffusion
+    _check_disk(Path(args.out), args.n)
+    name = _reference_name(args) if args.reference else None
     device = torch.device(args.device) if args.device else default_device()
-    if args.reference:
-        model, source = load_reference(args.model, device=device), reference_path(args.model)
+    if name:
+        model, source = load_reference(name, device=device), reference_path(name)
     else:
         model, source = load_model(args.checkpoint, device=device), args.checkpoint
     if model.family != args.model:
         raise ValueError(f"--model {args.model} but {source} holds a {model.family} checkpoint")
-    opts = {k: v for k, v in (("sampler", args.sampler), ("method", args.method), ("steps", args.steps),
-                              ("guidance", args.guidance)) if v is not None}
-    if args.reference:  # the sampler the reference was scored with, unless told otherwise
-        from .reference import sample_options
-        opts = {**sample_options(args.model), **opts}
-    if opts and args.model not in ("diffusion", "flow"):
-        raise ValueError(f"{', '.join('--' + k for k in opts)} only apply to --model diffusion or flow; "
-                         f"a {args.model} draws samples in one pass")
-    if "sampler" in opts and args.model == "flow" or "method" in opts and args.model == "diffusion":
-        raise ValueError("--sampler is for --model diffusion, --method for --model flow")
+    opts = given
+    if name:  # the options the reference was scored with (the same vocabulary), unless told otherwise
+        recorded = check_sample_options(args.model, sample_options(name),
+                                        source=f"{source.with_suffix('.json')} (its sample_options)")
+        if "sampler" in given or "method" in given:  # another sampler: the recorded one's settings go with it
+            recorded = {k: v for k, v in recorded.items() if k not in ("sampler", "method", "steps", "eta")}
+        opts = {**recorded, **given}
+    if "eta" in opts and opts.get("sampler", "ddim") != "ddim":
+        raise ValueError(f"--eta is DDIM's noise level; sampler {opts['sampler']} takes none: leave --eta out "
+                         "or use --sampler ddim")
     conditional = getattr(model.config, "num_classes", 0) > 0
     if args.labels and not conditional:
         raise ValueError(f"--labels {args.labels}: {source} holds an unconditional {model.family}, which "
@@ -281,15 +442,19 @@ def cmd_sample(args) -> int:
     if "guidance" in opts and not conditional:
         raise ValueError(f"--guidance: {source} holds an unconditional model; guidance needs a "
                          "class-conditional one; leave --guidance out")
-    from .sampling import draw_samples
-
-    samples, labels, seconds = draw_samples(model, args.n, generator=torch.Generator().manual_seed(args.seed),
-                                            batch_size=args.batch_size, **opts)
-    arrays = {"samples": samples.numpy().astype(np.float32), "seconds": np.float64(seconds)}
-    if labels is not None:
-        arrays["labels"] = labels.numpy()
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.n} samples from {source} to {args.out} ({seconds * 1000 / args.n:.2f} s per 1,000)")
+    batches = sample_batches(model, args.n, generator=torch.Generator().manual_seed(args.seed),
+                             batch_size=min(args.batch_size, args.n), **opts)
+    try:
+        _, seconds = _write_samples(Path(args.out), batches, args.n,
+                                    {"sample_options": np.array(json.dumps(opts, sort_keys=True))})
+    except (MemoryError, RuntimeError) as e:  # torch.OutOfMemoryError is a RuntimeError
+        if not isinstance(e, MemoryError) and "memory" not in str(e).lower() and "alloc" not in str(e).lower():
+            raise
+        raise ValueError(f"out of memory drawing {min(args.batch_size, args.n):,} samples at once on {device} "
+                         f"({type(e).__name__}); lower --batch-size (memory holds one batch at a time)") from None
+    used = ", ".join(f"{k}={v}" for k, v in sorted(opts.items())) or "the model's default sampling"
+    print(f"wrote {args.n} samples from {source} to {args.out} with {used} "
+          f"({seconds * 1000 / args.n:.2f} s per 1,000)")
     return 0
 
 
@@ -303,15 +468,17 @@ def add_evaluate(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--no-calibration", action="store_true", help="skip the calibration rows")
     p.add_argument("--epochs", type=count, default=3, help="train-classifier: epochs")
-    p.add_argument("--seed", type=int, default=0, help="train-classifier: seed")
+    p.add_argument("--seed", type=seed, default=0, help="train-classifier: seed")
     p.add_argument("--out", type=out_folder, help="train-classifier: folder for classifier.pt/.json")
     p.add_argument("--force", action="store_true",
                    help="train-classifier without --out: replace the shipped classifier in genedu/assets")
 
 
-def _read_npz(path: str):
-    """The arrays of an .npz file; a missing file or one of another kind gets one line saying so."""
+def _read_npz(path: str) -> dict:
+    """The arrays `genedu evaluate` reads from an .npz file (samples; labels and seconds if there), as a
+    dict; a missing file, one of another kind or an unreadable array gets one line saying so."""
     import zipfile
+    import zlib
 
     import numpy as np
 
@@ -330,7 +497,16 @@ def _read_npz(path: str):
     if "samples" not in data.files:
         raise ValueError(f"{path} has no array named 'samples' (found {data.files}); "
                          "save with np.savez(path, samples=x) where x is N x 1 x 28 x 28 in [-1, 1]")
-    return data
+    arrays = {}
+    for name in ("samples", "labels", "seconds"):  # the arrays evaluate reads; others are left unread
+        if name not in data.files:
+            continue
+        try:
+            arrays[name] = data[name]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # a damaged member, objects
+            raise ValueError(f"{path}: the array {name!r} cannot be read ({type(e).__name__}: {e}); "
+                             f"save it again with numbers only; {how}") from None
+    return arrays
 
 
 def cmd_evaluate(args) -> int:
@@ -350,10 +526,15 @@ def cmd_evaluate(args) -> int:
         return 0
     if args.force:
         raise UsageError("--force only applies to `genedu evaluate train-classifier`")
+    from .data import check_data_root
+    from .evaluate.report import check_seconds
+
     data = _read_npz(args.target)
-    samples = check_samples(data["samples"])  # shape, range, count: before any feature is computed
-    labels = check_labels(data["labels"], len(samples)) if "labels" in data.files else None
-    seconds = float(data["seconds"]) if "seconds" in data.files else None
+    # every field evaluate reads is checked (kind, shape, range, finiteness) before any feature is computed
+    samples = check_samples(data["samples"])
+    labels = check_labels(data["labels"], len(samples)) if "labels" in data else None
+    seconds = check_seconds(data["seconds"]) if "seconds" in data else None
+    check_data_root()  # the test images are read next
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = evaluate_samples(samples, labels=labels, sample_seconds=seconds,
@@ -373,7 +554,7 @@ def add_reference(sub) -> None:
     p.add_argument("--sample-options", default=None,
                    help='JSON of the sampler to score with, e.g. \'{"sampler": "dpm", "steps": 20}\'')
     add_budget_args(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--ema", type=decay, help="EMA decay; the reference keeps the EMA weights")
     p.add_argument("--samples", type=count, default=10_000, help="samples scored for the recorded figures")
     p.add_argument("--work", required=True, type=out_folder, help="folder for the training checkpoint (rerun to resume)")
@@ -384,15 +565,19 @@ def add_reference(sub) -> None:
 def cmd_reference(args) -> int:
     import shlex
 
+    import json
+
+    from .data import check_data_root
     from .reference import make_reference
 
     require_budget(args)
-    import json
-
     try:
         options = None if args.sample_options is None else json.loads(args.sample_options)
     except json.JSONDecodeError as e:
         raise UsageError(f"--sample-options must be JSON such as '{{\"sampler\": \"dpm\", \"steps\": 20}}': {e}")
+    if options is not None:  # recorded in the reference, so `genedu sample --reference` must take them back
+        options = check_sample_options(args.model, options, source="--sample-options")
+    check_data_root()
     command = "genedu " + " ".join(shlex.quote(a) for a in args.argv)
     path = make_reference(args.model, args.preset, work=args.work, command=command, seed=args.seed, ema=args.ema,
                           n_samples=args.samples, out_dir=args.out_dir, device=args.device,

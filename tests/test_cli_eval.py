@@ -57,7 +57,7 @@ def test_sample_round_trip_and_errors(tmp_path, capsys, monkeypatch):
     assert s.shape == (50, 1, 28, 28) and s.dtype == np.float32 and s.min() >= -1 and s.max() <= 1
     assert main(["sample", "--model", "vae", "--checkpoint", str(ckpt), "--n", "5", "--out", str(out),
                  "--steps", "10", "--device", "cpu"]) == 2
-    assert "only apply to --model diffusion" in capsys.readouterr().err
+    assert "--steps is for --model diffusion or flow; a vae takes --prior" in capsys.readouterr().err
     monkeypatch.setattr("genedu.reference.REFERENCE_DIR", tmp_path / "no-references")
     assert main(["sample", "--model", "gan", "--reference", "--n", "5", "--out", str(out)]) == 2
     assert "no reference checkpoint" in capsys.readouterr().err

@@ -66,9 +66,27 @@ def real_sharpness(split: str = "test", *, data_root=None) -> float:
     return _SHARP[key]
 
 
+def _numeric(array, what: str, expected: str, kinds: str = "biuf") -> torch.Tensor:
+    """`array` as a tensor, if its dtype is of `kinds` (numpy's letters: bool, signed, unsigned, float), so
+    strings, objects, dates or complex numbers are named instead of failing inside torch."""
+    import numpy as np
+
+    if isinstance(array, torch.Tensor):
+        return array
+    a = np.asarray(array)
+    if a.dtype.kind not in kinds:
+        raise ValueError(f"{what} must be {expected}, got an array of dtype {a.dtype} "
+                         f"({_KIND_NAMES.get(a.dtype.kind, 'not numbers')})")
+    return torch.as_tensor(a)
+
+
+_KIND_NAMES = {"b": "booleans", "U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers",
+               "M": "dates", "m": "time spans", "V": "raw records"}  # numpy's dtype kinds, for messages
+
+
 def check_samples(samples, *, tol: float = 1e-3) -> torch.Tensor:
     """Validate samples and return them as a float32 CPU tensor; errors say what was expected and found."""
-    x = torch.as_tensor(samples)
+    x = _numeric(samples, "samples", "floats in [-1, 1] of shape (N, 1, 28, 28)")
     if x.ndim == 3 and tuple(x.shape[1:]) == (28, 28):
         x = x[:, None]
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
@@ -94,17 +112,38 @@ def check_samples(samples, *, tol: float = 1e-3) -> torch.Tensor:
 
 def check_labels(labels, n: int) -> torch.Tensor:
     """Validate the requested classes of n conditional samples: n whole numbers in 0..9."""
-    y = torch.as_tensor(labels).flatten().cpu()
+    y = _numeric(labels, "labels", "whole numbers 0..9, one per sample", kinds="iuf")
+    if y.ndim > 1 and y.squeeze().ndim > 1:
+        raise ValueError(f"labels must be one class per sample, shape (N,), got shape {tuple(y.shape)}")
+    y = y.flatten().cpu()
     if len(y) != n:
         raise ValueError(f"got {len(y)} labels for {n} samples; give one requested class per sample")
+    if y.is_floating_point() and not torch.isfinite(y).all():
+        raise ValueError("labels must be whole numbers 0..9 (the requested digit of each sample), found NaN or inf")
     if y.is_floating_point() and not torch.equal(y, y.round()):
         raise ValueError("labels must be whole numbers 0..9 (the requested digit of each sample), got fractions")
-    y = y.long()
-    if len(y) and (y.min() < 0 or y.max() > 9):
+    if len(y) and (y.min() < 0 or y.max() > 9):  # before .long(), which would wrap a huge float
         bad = y[(y < 0) | (y > 9)]
-        raise ValueError(f"labels must be digits 0..9, found {len(bad)} outside (e.g. {int(bad[0])}); "
+        raise ValueError(f"labels must be digits 0..9, found {len(bad)} outside (e.g. {bad[0].item():g}); "
                          "give the class each sample was drawn for")
-    return y
+    return y.long()
+
+
+def check_seconds(seconds) -> float:
+    """Validate the sampling time stored with samples: one finite number of seconds, at least 0."""
+    import numpy as np
+
+    a = np.asarray(seconds)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"seconds must be one number (the sampling time in seconds), got an array of dtype "
+                         f"{a.dtype} ({_KIND_NAMES.get(a.dtype.kind, 'not a number')})")
+    if a.size != 1:
+        raise ValueError(f"seconds must be one number (the sampling time in seconds), got an array of shape "
+                         f"{a.shape}; save it as np.float64(seconds)")
+    value = float(a.reshape(()))
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"seconds must be a finite number of at least 0 (the sampling time), got {value}")
+    return value
 
 
 @dataclass
