@@ -22,6 +22,9 @@ checker                lesson  the learner writes
                                flow-matching target (genedu: ``models.flow.path_sample``)
 ``check_euler_step``   03b     ``fn(velocity, x, t, h) -> x``: one Euler step from t to t - h, backwards in
                                time (genedu: one step of ``sampling.ode_solve``, "euler")
+``check_jump_target``  03b     ``fn(x_a, x_b, d) -> v``: the velocity a few-step flow learns, which lands on
+                               the teacher's x_b in one jump of size d (genedu:
+                               ``models.flow.jump_velocity_target``)
 =====================  ======  ===========================================================================
 
 ``reference_*`` functions have the learner's signatures and call genedu's code, so a checker compares
@@ -454,8 +457,36 @@ def check_euler_step(fn: Callable, *, verbose: bool = True) -> str:
     return _verdict(name, "genedu's sampling.ode_solve(method='euler')", len(cases), worst, verbose)
 
 
+def reference_jump_target(x_a, x_b, d):
+    """genedu's `models.flow.jump_velocity_target`: (x_a - x_b) / d, d one jump size per example."""
+    from .models.flow import jump_velocity_target
+
+    return jump_velocity_target(x_a, x_b, d)
+
+
+def check_jump_target(fn: Callable, *, verbose: bool = True) -> str:
+    """Check fn(x_a, x_b, d) -> v: the velocity that carries x_a (at time t) to x_b (at t - d) in one Euler
+    jump, x_b = x_a - d v; d (B,) holds one jump size per example. Checked on 2-D points and on MNIST-shaped
+    images, and by taking the jump: x_a - d v must land on x_b."""
+    name, worst, n = "check_jump_target", 0.0, 0
+    g = _gen(70)
+    hint = ("one Euler jump backwards in time is x_b = x_a - d * v: solve it for v. d has one value per example, "
+            "shape (B,): reshape it to (B, 1, ..., 1) before dividing")
+    for shape in ((5, 2), (4, 1, 28, 28)):
+        x_a, x_b = torch.randn(shape, generator=g), torch.rand(shape, generator=g) * 2 - 1
+        B = shape[0]
+        for case, d in ((f"one jump over the whole path (d = 1), shape {shape}", torch.ones(B)),
+                        (f"half and quarter jumps mixed, shape {shape}", torch.tensor([0.5, 0.25] * B)[:B])):
+            got = _call(name, fn, case, x_a.clone(), x_b.clone(), d.clone(), hint=hint)
+            worst = max(worst, _compare(name, case, "v", got, reference_jump_target(x_a, x_b, d), hint))
+            landed = x_a - d.view(-1, *([1] * (x_a.dim() - 1))) * got
+            worst = max(worst, _compare(name, case, "x_a - d v (where the jump lands)", landed, x_b, hint))
+            n += 1
+    return _verdict(name, "genedu's models.flow.jump_velocity_target", n, worst, verbose)
+
+
 __all__ = ["implemented", "expect_rejection", "check_elbo", "check_gan_losses", "check_q_sample", "check_l_simple",
            "check_ddim_step", "check_guidance", "reference_elbo", "reference_gan_losses", "reference_q_sample",
            "reference_l_simple", "reference_ddim_step", "reference_guidance", "check_flow_target", "check_euler_step",
            "reference_flow_target", "reference_euler",
-           "reference_euler_step"]
+           "reference_euler_step", "check_jump_target", "reference_jump_target"]

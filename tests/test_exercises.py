@@ -49,6 +49,18 @@ def euler_step_ok(velocity, x, t, h):
     return x - h * velocity(x, t)
 
 
+def jump_target_ok(x_a, x_b, d):
+    return (x_a - x_b) / d.view(-1, *[1] * (x_a.dim() - 1))
+
+
+def jump_target_forwards(x_a, x_b, d):  # the jump taken forwards in time: the sign flipped
+    return (x_b - x_a) / d.view(-1, *[1] * (x_a.dim() - 1))
+
+
+def jump_target_times_d(x_a, x_b, d):  # the displacement scaled by d instead of divided
+    return (x_a - x_b) * d.view(-1, *[1] * (x_a.dim() - 1))
+
+
 CASES = [  # checker, genedu's own function, a learner's correct one
     (ex.check_elbo, ex.reference_elbo, elbo_ok),
     (ex.check_gan_losses, ex.reference_gan_losses, gan_ok),
@@ -58,6 +70,7 @@ CASES = [  # checker, genedu's own function, a learner's correct one
     (ex.check_guidance, ex.reference_guidance, guidance_ok),
     (ex.check_flow_target, ex.reference_flow_target, flow_target_ok),
     (ex.check_euler_step, ex.reference_euler_step, euler_step_ok),
+    (ex.check_jump_target, ex.reference_jump_target, jump_target_ok),
 ]
 
 
@@ -198,6 +211,8 @@ WRONG = [  # checker, a wrong function, words the message must contain
     (ex.check_flow_target, flow_target_no_reshape, ["raised", "(B, 1, ..., 1)"]),
     (ex.check_euler_step, euler_step_forwards, ["x at t = 0", "differs", "a constant field, 1 step", "backwards"]),
     (ex.check_euler_step, euler_step_at_the_end, ["x at t = 0", "differs", "a curved field, 1 step"]),
+    (ex.check_jump_target, jump_target_forwards, ["v", "differs", "x_b = x_a - d * v"]),
+    (ex.check_jump_target, jump_target_times_d, ["v", "differs", "half and quarter jumps mixed"]),
 ]
 
 

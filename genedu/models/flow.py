@@ -50,6 +50,12 @@ def path_sample(x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> tuple[t
     return (1 - t_) * x0 + t_ * eps, eps - x0
 
 
+def jump_velocity_target(x_a: torch.Tensor, x_b: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """The velocity that lands on x_b from x_a in one Euler jump of size d (B,): x_b = x_a - d v, so
+    v = (x_a - x_b) / d. A few-step flow's target, with x_a, x_b a teacher's states at t and t - d."""
+    return (x_a - x_b) / d.view(-1, *([1] * (x_a.dim() - 1))).to(x_a.dtype)
+
+
 TIME_SAMPLING = ("uniform", "u_shaped")
 U_SHAPE = 4.0  # the U-shaped density's sharpness a: p(t) proportional to cosh(a (t - 1/2)) on [0, 1]
 
@@ -184,7 +190,7 @@ class Flow(GenerativeModel):
         x_a, x_b = states[rows, a], states[rows, b]  # (B, 1, 28, 28) each
         d = 1.0 / S.to(states.dtype)
         t = 1.0 - a.to(states.dtype) / K
-        target = (x_a - x_b) / d.view(-1, 1, 1, 1)
+        target = jump_velocity_target(x_a, x_b, d)
         mse = (self.velocity(x_a, t, y if self.conditional else None, d) - target).pow(2).flatten(1).mean(1)
         loss = mse if self.config.few_step_loss == "mse" else (mse + PSEUDO_HUBER_C ** 2).sqrt() - PSEUDO_HUBER_C
         return {"loss": loss, "v_mse": mse, "steps": S}
