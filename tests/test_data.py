@@ -208,3 +208,97 @@ def test_unknown_split_and_bad_batch_size(train_data):
 def test_public_names_are_reexported():
     for name in ("load_mnist", "fit", "VAE", "load_model", "History", "TrainingDiverged"):
         assert hasattr(genedu, name)
+
+
+# ---- bad data roots and source folders: the class, each way a path can be of the wrong kind ---------
+
+def _a_file(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a folder")
+    return path
+
+
+@pytest.mark.parametrize("make_root, needle", [
+    (lambda t: _a_file(t / "root"), "is a file, but a folder was expected"),
+    (lambda t: _a_file(t / "file") / "root", "cannot be a folder"),
+    (lambda t: _a_file(t / "root" / "MNIST") and t / "root", "as a file, where genedu keeps MNIST in a folder"),
+    (lambda t: _a_file(t / "root" / "MNIST" / "raw") and t / "root", "as a file"),
+])
+def test_a_data_root_of_the_wrong_kind_is_named_before_anything_is_read(tmp_path, fake_source, make_root,
+                                                                        needle, monkeypatch):
+    root = make_root(tmp_path)
+    monkeypatch.setattr(gdata, "verify_file", lambda *a: pytest.fail("a file was read although the root is bad"))
+    with pytest.raises(MNISTError, match="a folder") as e:
+        load_mnist("test", root, source=fake_source[0])
+    assert needle in str(e.value) and str(root) in str(e.value)
+    monkeypatch.setenv("GENEDU_DATA", str(root))  # the same through the environment names the variable
+    with pytest.raises(MNISTError, match=r"\$GENEDU_DATA") as e:
+        load_mnist("test", source=fake_source[0])
+    assert needle in str(e.value) and "set GENEDU_DATA" in str(e.value)
+
+
+def test_a_folder_where_an_mnist_file_belongs_is_named(tmp_path, fake_source):
+    (tmp_path / "root" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").mkdir(parents=True)
+    with pytest.raises(MNISTError, match="t10k-images-idx3-ubyte is a folder, but the MNIST file"):
+        load_mnist("test", tmp_path / "root", source=fake_source[0])
+
+
+def test_an_unwritable_root_is_refused_when_files_must_be_written_and_fine_when_complete(tmp_path, fake_source,
+                                                                                       monkeypatch):
+    """A root that cannot take the extracted files is refused before extraction, naming the root; a read-only
+    root that already holds every file serves them. Tests may run as root, whom file permissions do not
+    stop, so the refusal the operating system would give is planted."""
+    import tempfile
+
+    read_only = {tmp_path / "root", tmp_path / "complete"}
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) in read_only:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    (tmp_path / "root").mkdir()
+    with monkeypatch.context() as m:
+        m.setattr(gdata, "_extract", lambda *a: pytest.fail("extraction started"))
+        m.setattr("genedu.utils.tempfile.TemporaryFile", temporary_file)
+        with pytest.raises(MNISTError, match="is not writable") as e:
+            load_mnist("test", tmp_path / "root", source=fake_source[0])
+    assert str(tmp_path / "root") in str(e.value) and "must be written" in str(e.value)
+
+    prepare_mnist(tmp_path / "complete", source=fake_source[0])  # every file there, then it turns read-only
+    monkeypatch.setattr("genedu.utils.tempfile.TemporaryFile", temporary_file)
+    assert len(load_mnist("test", tmp_path / "complete")) == N_FAKE
+
+
+@pytest.mark.parametrize("kind", ["a file", "missing"])
+def test_a_source_folder_of_the_wrong_kind_is_named(tmp_path, monkeypatch, kind):
+    src = _a_file(tmp_path / "src") if kind == "a file" else tmp_path / "no-src"
+    needle = "is a file, but a folder holding the four MNIST files" if kind == "a file" else "does not exist"
+    with pytest.raises(MNISTError, match=needle):
+        prepare_mnist(tmp_path / "root", source=src)
+    monkeypatch.setenv("GENEDU_MNIST_SOURCE", str(src))
+    with pytest.raises(MNISTError, match=r"\(\$GENEDU_MNIST_SOURCE\).*" + needle):
+        prepare_mnist(tmp_path / "root")
+
+
+def test_a_write_that_fails_during_extraction_is_an_mnist_error_and_leaves_nothing(tmp_path, fake_source,
+                                                                                   monkeypatch):
+    def disk_full(fin, fout, length=0):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gdata.shutil, "copyfileobj", disk_full)
+    with pytest.raises(MNISTError, match="No space left on device.*free some space"):
+        prepare_mnist(tmp_path / "root", source=fake_source[0])
+    assert [p.name for p in (tmp_path / "root" / "MNIST" / "raw").iterdir()] == []
+
+
+def test_every_valid_seed_orders_every_epoch():
+    """Seeds up to 2**63 - 1 are valid (utils.check_seed); each epoch's order is drawn from a seed derived
+    from it, which must stay in torch's range too. Small seeds keep the order they always had."""
+    from genedu.utils import MAX_SEED
+
+    big = gdata.epoch_permutation(100, seed=MAX_SEED, epoch=7)
+    assert sorted(big.tolist()) == list(range(100))
+    assert torch.equal(gdata.epoch_permutation(100, seed=3, epoch=2),
+                       torch.randperm(100, generator=torch.Generator().manual_seed(3 * 1_000_003 + 2)))
