@@ -1,4 +1,4 @@
-"""Figures and widgets of lesson 03b (flow matching and rectified flow).
+"""Figures, widgets and two measuring helpers of lesson 03b (flow matching and rectified flow).
 
 Figures return a matplotlib Figure. Widget builders import ipywidgets inside the function (7.7 and 8
 are supported) and return a box whose controls can be driven headless: set `.value` on a control and
@@ -85,6 +85,50 @@ def straightness_bars(stats: dict[str, dict[str, float]]):
     a2.set(title="path length / end-to-end distance (1: straight)")
     fig.tight_layout()
     return fig
+
+
+# ---- measurements --------------------------------------------------------------------------------
+
+
+def heldout_flow_loss(model, data, *, n: int = 512, seed: int = 30) -> float:
+    """The flow-matching loss L_C on the first `n` digits of `data` (a genedu MNIST split), with t and eps
+    fixed by `seed` (eps from `seed`, t from `seed + 1`): the mean over pixels of
+    (v_theta(x_t, t, y) - (eps - x_0))^2, where x_t = (1 - t) x_0 + t eps. Same inputs for every model,
+    so a trained and an untrained network are compared on equal terms."""
+    from .models.flow import path_sample
+
+    if not 0 < n <= len(data):
+        raise ValueError(f"n must be between 1 and the {len(data)} digits of the split, got {n}: pass a smaller n")
+    x0, y = data.float(torch.arange(n)).to(model.device), data.labels[:n].to(model.device)  # (n, 1, 28, 28), (n,)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed)).to(model.device)
+    t = torch.rand(n, generator=torch.Generator().manual_seed(seed + 1)).to(model.device)
+    x_t, u_t = path_sample(x0, eps, t)
+    with torch.no_grad():
+        return (model.velocity(x_t, t, y if model.conditional else None) - u_t).pow(2).mean().item()
+
+
+def reflow_table(record: dict) -> str:
+    """A reference flow's reflow record (`genedu.reference.reference_info("flow")["reflow"]`) as text: one row
+    for the parent and one per reflowed variant, with straightness S, how many times straighter than the
+    parent, and FID at each recorded number of Euler steps; then a line saying where the numbers come from."""
+    if not isinstance(record, dict) or not {"parent", "variants"} <= set(record):
+        found = sorted(record) if isinstance(record, dict) else type(record).__name__
+        raise ValueError(f"expected a reflow record with 'parent' and 'variants' (reference_info('flow')['reflow']), "
+                         f"found {found}")
+    parent, variants = record["parent"], record["variants"]
+    steps = list(parent["fid_euler"])
+    rows = [("reference flow", parent)] + [(f"reflowed, t {name}", v) for name, v in variants.items()]
+    lines = [f"{'model':>22} | straightness | x straighter | FID at " + ", ".join(steps) + " Euler steps"]
+    for name, r in rows:
+        lines.append(f"{name:>22} | {r['straightness']:12.4f} | {parent['straightness'] / r['straightness']:11.0f}x | "
+                     + ", ".join(f"{r['fid_euler'][k]:.1f}" for k in steps))
+    first = next(iter(variants.values()), {})
+    solver = first.get("coupling_solver", {})
+    seconds = ", ".join(f"{name} {v.get('trained', {}).get('seconds', '?')} s" for name, v in variants.items())
+    lines.append(f"where these numbers come from: {record.get('what', 'no description recorded')}; "
+                 f"{first.get('couplings', '?')} couplings ({solver.get('method', '?')}, {solver.get('steps', '?')} steps); "
+                 f"training {seconds}; {record.get('machine', '?').split(';')[0]}")
+    return "\n".join(lines)
 
 
 # ---- widgets ---------------------------------------------------------------------------------------
