@@ -134,6 +134,30 @@ def reflow_table(record: dict) -> str:
 # ---- widgets ---------------------------------------------------------------------------------------
 
 
+@torch.no_grad()
+def few_step_gaps(fewstep, teacher, accurate_options: dict, *, n: int = 200, seed: int = 60,
+                  calls: tuple[int, ...] = (1, 2)) -> tuple[dict[str, torch.Tensor], dict[int, tuple[float, float]]]:
+    """How far a few-step flow and its teacher's own Euler steps land from the teacher's accurate answer
+    (`accurate_options`, e.g. midpoint 10 steps), on the same noise and class-balanced labels.
+
+    Returns the images by row name (for `same_noise_rows`) and, per number of calls k, the mean squared
+    distance per pixel of (few-step flow, teacher Euler) to the accurate answer."""
+    if fewstep.config.num_classes != teacher.config.num_classes or not fewstep.config.few_steps:
+        raise ValueError("few_step_gaps compares a few-step flow (few_steps set) with the teacher it was distilled "
+                         "from: both class-conditional alike")
+    noise = torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+    labels = torch.arange(n) % teacher.config.num_classes if teacher.conditional else None
+    accurate = teacher.sample(n, labels=labels, noise=noise, **accurate_options).cpu()
+    calls_of = {"euler": 1, "midpoint": 2, "heun": 2}[accurate_options.get("method", "heun")] * accurate_options["steps"]
+    rows, gaps = {f"teacher, {calls_of} calls": accurate}, {}
+    gap = lambda x: (x - accurate).pow(2).mean().item()  # noqa: E731
+    for k in calls:
+        rows[f"few-step, {k} call(s)"] = fewstep.sample(n, labels=labels, noise=noise, method="euler", steps=k).cpu()
+        rows[f"teacher Euler, {k} call(s)"] = teacher.sample(n, labels=labels, noise=noise, method="euler", steps=k).cpu()
+        gaps[k] = (gap(rows[f"few-step, {k} call(s)"]), gap(rows[f"teacher Euler, {k} call(s)"]))
+    return rows, gaps
+
+
 def toy_steps_explorer(samplers: dict, eps: torch.Tensor, target: torch.Tensor, *, steps: int = 4,
                        max_steps: int = 64, n_lines: int = 64):
     """A steps slider that redraws the toy paths of every sampler from the same noise `eps` (n, 2).

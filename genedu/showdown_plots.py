@@ -132,10 +132,14 @@ def references_beside_yours(summary: dict[str, dict], ref_info: dict[str, dict],
     return out
 
 
-def reference_findings(ref_info: dict[str, dict]) -> str:
+def reference_findings(ref_info: dict[str, dict], unconditional: dict[str, dict] | None = None) -> str:
     """What the four shipped references' recorded figures say, as markdown bullets, each written from the
     figures it quotes: quality like with like (all drawn without a label), why the conditional networks fall
-    without one, coverage, fidelity, class balance, sampling cost, likelihood and control."""
+    without one, coverage, fidelity, class balance, sampling cost, likelihood and control.
+
+    `unconditional` (optional): the records of the diffusion and flow networks trained without labels
+    ({"diffusion": reference_info("diffusion_uncond"), "flow": reference_info("flow_uncond")}); with them,
+    the findings rank all four families unconditionally at reference quality."""
     if set(ref_info) != {"vae", "gan", "diffusion", "flow"}:
         raise ValueError(f"the findings need the four references vae, gan, diffusion and flow; got {sorted(ref_info)}")
     for f, i in ref_info.items():
@@ -162,9 +166,9 @@ def reference_findings(ref_info: dict[str, dict]) -> str:
         f"flow references score {d['fid']:.2f} and {fl['fid']:.2f}: the label helps, so those figures do not rank "
         "them against the unconditional VAE and GAN.",
         f"- **Why diffusion and flow fall without a label:** they are class-conditional networks that learned their "
-        f"unconditional model only from the {p_uncond:.0%} of batches whose label was dropped (`p_uncond`). genedu "
-        "ships no unconditional diffusion or flow reference, so this ranks these four networks as unconditional "
-        "samplers, not the families at their best.",
+        f"unconditional model only from the {p_uncond:.0%} of batches whose label was dropped (`p_uncond`)."
+        + (_trained_without_labels(ev, unconditional) if unconditional else
+           " This ranks these four networks as unconditional samplers, not the families at their best."),
         f"- **Coverage** (recall, highest first): {listed('recall', '.3f')}.",
         f"- **Fidelity takes two numbers.** Precision, in the classifier's features: {listed('precision', '.3f')}; "
         "sharpness, in pixels (real digits score 1): " + ", ".join(f"{f} {unc[f]['sharpness']:.2f}" for f in unc)
@@ -186,6 +190,24 @@ def reference_findings(ref_info: dict[str, dict]) -> str:
         f"and {fl['conditional_accuracy']:.0%} of the time (the classifier's reading); the VAE and GAN references "
         "are unconditional.",
     ])
+
+
+def _trained_without_labels(ev: dict[str, dict], unconditional: dict[str, dict]) -> str:
+    """The findings' sentence on the networks trained without labels, and the four families ranked at their best."""
+    if set(unconditional) != {"diffusion", "flow"}:
+        raise ValueError(f"unconditional takes the records of 'diffusion' and 'flow' trained without labels, "
+                         f"got {sorted(unconditional)}")
+    for f, i in unconditional.items():
+        _need(i, ["evaluation", "sample_options"], f"the unconditional {f} reference's record")
+        if i["config"].get("num_classes", 0) != 0:
+            raise ValueError(f"the unconditional {f} record is of a class-conditional network (num_classes > 0)")
+    best = {"vae": ev["vae"]["fid"], "gan": ev["gan"]["fid"],
+            **{f: i["evaluation"]["fid"] for f, i in unconditional.items()}}
+    ranked = ", ".join(f"{f} {v:.2f}" for f, v in sorted(best.items(), key=lambda kv: kv[1]))
+    return (" The same networks and recipes trained **without labels** (`diffusion_uncond`, `flow_uncond`) score "
+            f"FID {unconditional['diffusion']['evaluation']['fid']:.2f} and {unconditional['flow']['evaluation']['fid']:.2f} "
+            f"({unconditional['diffusion']['sample_options']}, {unconditional['flow']['sample_options']}). All four "
+            f"families unconditional, each at its best, from best to worst: {ranked}.")
 
 
 def reference_record_lines(ref_info: dict[str, dict]) -> list[str]:

@@ -71,3 +71,21 @@ def test_reflow_table_names_what_it_expected():
         reflow_table({"what": "no figures"})
     with pytest.raises(ValueError, match="found list"):
         reflow_table([])
+
+
+def test_few_step_gaps_compare_a_student_and_its_teacher_on_the_same_noise():
+    from genedu.models.flow import Flow, FlowConfig, few_step_student
+
+    torch.manual_seed(0)
+    teacher = Flow(FlowConfig(channels=(8, 16), emb_dim=32, num_classes=10))
+    student = few_step_student(teacher, (1, 2))  # untrained: it lands exactly where the teacher's Euler does
+    from genedu import flow_plots
+
+    rows, gaps = flow_plots.few_step_gaps(student, teacher, {"method": "midpoint", "steps": 2}, n=6)
+    assert set(rows) == {"teacher, 4 calls", "few-step, 1 call(s)", "teacher Euler, 1 call(s)",
+                         "few-step, 2 call(s)", "teacher Euler, 2 call(s)"}
+    assert all(r.shape == (6, 1, 28, 28) for r in rows.values())
+    for a, b in gaps.values():
+        assert a == pytest.approx(b, abs=1e-7) and a >= 0
+    with pytest.raises(ValueError, match="few-step flow"):
+        flow_plots.few_step_gaps(teacher, teacher, {"method": "midpoint", "steps": 2}, n=6)

@@ -133,3 +133,21 @@ def test_reference_findings_are_written_from_the_figures_they_quote():
     del broken["flow"]["unconditional"]
     with pytest.raises(ValueError, match=r"flow reference's record lacks \['unconditional'\]"):
         SP.reference_findings(broken)
+
+
+@needs_all
+def test_findings_rank_the_four_families_unconditionally_with_the_networks_trained_without_labels():
+    info = {f: reference_info(f) for f in FAMILIES}
+    unc = {"diffusion": reference_info("diffusion_uncond"), "flow": reference_info("flow_uncond")}
+    text = SP.reference_findings(info, unc)
+    best = {"vae": info["vae"]["evaluation"]["fid"], "gan": info["gan"]["evaluation"]["fid"],
+            "diffusion": unc["diffusion"]["evaluation"]["fid"], "flow": unc["flow"]["evaluation"]["fid"]}
+    ranked = ", ".join(f"{f} {v:.2f}" for f, v in sorted(best.items(), key=lambda kv: kv[1]))
+    assert f"from best to worst: {ranked}." in text and "**without labels**" in text
+    assert "without labels" not in SP.reference_findings(info)  # without the records, no such sentence
+    conditional = copy.deepcopy(unc)
+    conditional["flow"]["config"]["num_classes"] = 10
+    with pytest.raises(ValueError, match="class-conditional network"):
+        SP.reference_findings(info, conditional)
+    with pytest.raises(ValueError, match="'diffusion' and 'flow'"):
+        SP.reference_findings(info, {"flow": unc["flow"]})
