@@ -460,12 +460,15 @@ def cmd_sample(args) -> int:
 
 def add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score samples in an .npz file (or: evaluate train-classifier)",
-                       description="`genedu evaluate FILE.npz [--json]` scores the array `samples` "
-                       "(N x 1 x 28 x 28 in [-1, 1]; `labels` optional) against the 10,000 test images. "
+                       description="`genedu evaluate FILE.npz [FILE.npz ...] [--json]` scores the array `samples` "
+                       "(N x 1 x 28 x 28 in [-1, 1]; `labels` optional) of each file against the 10,000 test "
+                       "images (every file is checked before any is scored; the real images' part of the work "
+                       "is done once for all). "
                        "`genedu evaluate train-classifier --out FOLDER` retrains the feature classifier "
                        "(--force to replace the shipped one).")
-    p.add_argument("target", help="FILE.npz, or train-classifier")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("target", nargs="+", help="FILE.npz (one or more), or train-classifier")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of a table (a list of them for several files)")
     p.add_argument("--no-calibration", action="store_true", help="skip the calibration rows")
     p.add_argument("--epochs", type=count, default=3, help="train-classifier: epochs")
     p.add_argument("--seed", type=seed, default=0, help="train-classifier: seed")
@@ -516,7 +519,9 @@ def cmd_evaluate(args) -> int:
     from .evaluate import check_samples, evaluate_samples, train_classifier
     from .evaluate.report import check_labels
 
-    if args.target == "train-classifier":
+    if "train-classifier" in args.target:
+        if args.target != ["train-classifier"]:
+            raise UsageError(f"train-classifier is a command of its own; got {' '.join(args.target)}")
         if args.out is None and not args.force:
             raise UsageError("train-classifier would overwrite the shipped classifier (genedu/assets/classifier.pt), "
                              "which every score depends on; write elsewhere with --out FOLDER, or pass --force "
@@ -529,19 +534,30 @@ def cmd_evaluate(args) -> int:
     from .data import check_data_root
     from .evaluate.report import check_seconds
 
-    data = _read_npz(args.target)
-    # every field evaluate reads is checked (kind, shape, range, finiteness) before any feature is computed
-    samples = check_samples(data["samples"])
-    labels = check_labels(data["labels"], len(samples)) if "labels" in data else None
-    seconds = check_seconds(data["seconds"]) if "seconds" in data else None
+    inputs = []
+    for path in args.target:  # every field evaluate reads, of every file, is checked before any is scored
+        data = _read_npz(path)
+        try:
+            samples = check_samples(data["samples"])  # kind, shape, range, finiteness
+            labels = check_labels(data["labels"], len(samples)) if "labels" in data else None
+            seconds = check_seconds(data["seconds"]) if "seconds" in data else None
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+        inputs.append((path, samples, labels, seconds))
     check_data_root()  # the test images are read next
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        report = evaluate_samples(samples, labels=labels, sample_seconds=seconds,
-                                  with_calibration=not args.no_calibration, name=args.target)
-    for w in caught:
-        print(f"genedu evaluate: warning: {w.message}", file=sys.stderr)
-    print(report.to_json() if args.json else report.table())
+    reports = []
+    for path, samples, labels, seconds in inputs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reports.append(evaluate_samples(samples, labels=labels, sample_seconds=seconds,
+                                            with_calibration=not args.no_calibration, name=path))
+        for w in caught:
+            print(f"genedu evaluate: warning: {path}: {w.message}", file=sys.stderr)
+        if not args.json:
+            print(reports[-1].table() + ("\n" if len(inputs) > 1 else ""))
+    if args.json:
+        objects = [json.loads(r.to_json()) for r in reports]
+        print(json.dumps(objects[0] if len(objects) == 1 else [{"file": p, **o} for p, o in zip(args.target, objects)]))
     return 0
 
 

@@ -164,6 +164,14 @@ def test_evaluate_checks_every_field_it_reads(tmp_path, capsys, no_long_work, ar
     _refused(["evaluate", path], capsys, "genedu evaluate: error:", *needles)
 
 
+def test_several_files_are_all_checked_before_any_is_scored_and_the_bad_one_named(tmp_path, capsys, no_long_work,
+                                                                                  good_npz):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, samples=S, seconds=np.array([1.0, 2.0]))
+    _refused(["evaluate", good_npz, bad], capsys, f"{bad}: seconds must be one number")
+    _refused(["evaluate", good_npz, "train-classifier"], capsys, "train-classifier is a command of its own")
+
+
 def test_evaluate_names_an_array_of_python_objects(tmp_path, capsys, no_long_work):
     path = tmp_path / "s.npz"
     np.savez(path, samples=S, labels=np.array([0, 1, "2", None, 4, 5, 6, 7], dtype=object))
