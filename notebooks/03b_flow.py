@@ -23,8 +23,9 @@
 # - **The idea.** Learn a velocity field that carries noise to data; sample by solving its ODE.
 # - **The training.** Plain regression onto a target you can compute, proved to learn the right field.
 # - **What you build.** A flow and a DDPM in 2-D, every path drawn; then an MNIST flow, a straightened
-#   copy of it (*reflow*), guidance, and a flow on a VAE's codes.
-# - **What you measure.** Distance to the data and FID against solver steps; how reflow straightens paths.
+#   copy of it (*reflow*), a few-step flow that draws in one or two calls, guidance, and a flow on a VAE's codes.
+# - **What you measure.** Distance to the data and FID against solver steps; how reflow straightens paths;
+#   quality per network call for every sampler in the course.
 
 # %%
 import subprocess
@@ -403,6 +404,52 @@ if has_reference("flow"):
 # learns the parent's samples, not the data. The U shape's small edge, in one seed, is a hint.
 
 # %% [markdown]
+# ### Few steps by distillation
+# Even after reflow, one Euler step lands on an average of where paths go. So teach the network the jump
+# itself. A *few-step flow* also sees the jump size $d$ and learns the velocity that lands where its
+# teacher's accurate solution lands (a *shortcut model*, Frans et al. 2024, distilled as in Liu et al. 2023):
+#
+# $$v_\theta(x_t, t, d) \approx (x_t - x_{t-d}) / d,$$
+#
+# with $x_t$, $x_{t-d}$ two points of the teacher's solved path. $d = 1$ takes one call, $d = \tfrac12$ two.
+
+# %%
+from genedu.models.flow import few_step_student, teacher_paths
+
+paths = teacher_paths(flow, N_PAIRS, segments=2, steps_per_segment=3, method="midpoint", seed=3)  # t = 1, 1/2, 0
+student = few_step_student(flow, (1, 2), lr=1e-3)  # a copy of the teacher; its d input starts at zero
+few_history = genedu.fit(student, paths, steps=REFLOW_STEPS, seed=3, batch_size=min(REFLOW_BATCH, N_PAIRS))
+print(f"loss {few_history['loss'][0]:.3f} -> {few_history.mean('loss', last=5):.3f}")
+assert few_history.mean("loss", last=5) < few_history["loss"][0]
+
+# %% [markdown]
+# **At full scale**, the shipped `flow_fewstep` learned from 100,000 of the shipped flow's paths. From the
+# same noise, how far does each land from the teacher's accurate answer?
+
+# %%
+from genedu.reference import sample_options
+
+fewstep, teacher = load_reference("flow_fewstep", device=device), load_reference("flow", device=device)
+rows, gaps = flow_plots.few_step_gaps(fewstep, teacher, sample_options("flow"), n=32 if FAST else 200)
+flow_plots.same_noise_rows({k: v[:n_show] for k, v in rows.items()})
+print("mean squared distance (few-step, teacher Euler):", {k: tuple(round(v, 4) for v in p) for k, p in gaps.items()})
+assert all(a < b / 2 for a, b in gaps.values())  # the jump it learned beats the teacher's own step
+
+# %% [markdown]
+# Every sampler in the course: FID of 10,000 samples against network calls per image, read from the
+# records. Dashed lines: drawn without a label.
+
+# %%
+from genedu.sampler_costs import plot_quality_per_call, sampler_points
+
+plot_quality_per_call(points := sampler_points())
+rec = reference_info("flow_fewstep")["target"]
+print(f"few-step FID by calls {rec['fid_by_calls']}; teacher {rec['parent_fid']:.2f} at {rec['parent_calls']} calls")
+few = {p["calls"]: p["fid"] for p in points if p["series"] == "few-step flow (distilled)"}
+assert few[1] > few[2] > few[4] and few[2] < 2 * rec["parent_fid"]  # two calls: within twice the teacher
+assert few[2] < min(p["fid"] for p in points if p["calls"] <= 4 and p["series"] != "few-step flow (distilled)")
+
+# %% [markdown]
 # ### Guidance, both ends of the dial
 # Classifier-free guidance trains with labels $y$, 10 % replaced by a null class $\varnothing$, then mixes two
 # velocities with a scale $w$ (`genedu.sampling.guided_velocity`):
@@ -482,11 +529,13 @@ explorer
 
 # %% [markdown]
 # ## Exercises
-# **Write the core yourself**: the training pair and one Euler step. The checker compares them with
-# `path_sample` and `ode_solve`; until you fill them in, it checks the hidden solution.
+# **Write the core yourself**: the training pair, one Euler step, and a few-step flow's target. The checker
+# compares them with `path_sample`, `ode_solve` and `jump_velocity_target`; until you fill them in, it checks
+# the hidden solution.
 # - *Hint 1:* `t` has shape `(B,)`; reshape it to `(B, 1, ..., 1)` with `t.view(-1, *[1] * (x0.dim() - 1))`.
 # - *Hint 2:* $t = 0$ is data, $t = 1$ is noise; the target is $\frac{d x_t}{dt}$.
 # - *Hint 3:* sampling goes *backwards* in time: from $t$ to $t - h$.
+# - *Hint 4:* a jump of size $d$ lands at $x_b = x_a - d\,v$; solve for $v$.
 
 # %%
 def flow_matching_target(x0, eps, t):
@@ -499,6 +548,11 @@ def euler_step(velocity, x, t, h):
     raise NotImplementedError("your turn: move against the velocity for a time h")
 
 
+def jump_target(x_a, x_b, d):
+    """The velocity that carries x_a to x_b in one Euler jump of size d (B,), backwards in time."""
+    raise NotImplementedError("your turn: x_b = x_a - d v")
+
+
 # %% tags=["solution"] jupyter={"source_hidden": true}
 def flow_matching_target_solution(x0, eps, t):
     t_ = t.view(-1, *[1] * (x0.dim() - 1))
@@ -509,6 +563,10 @@ def euler_step_solution(velocity, x, t, h):
     return x - h * velocity(x, t)
 
 
+def jump_target_solution(x_a, x_b, d):
+    return (x_a - x_b) / d.view(-1, *[1] * (x_a.dim() - 1))
+
+
 # %%
 from genedu import exercises
 
@@ -516,11 +574,13 @@ target_fn = flow_matching_target if exercises.implemented(flow_matching_target) 
 step_fn = euler_step if exercises.implemented(euler_step) else euler_step_solution
 exercises.check_flow_target(target_fn)  # each raises AssertionError naming the input and what differs
 exercises.check_euler_step(step_fn)
+exercises.check_jump_target(jump_target if exercises.implemented(jump_target) else jump_target_solution)
 print(exercises.expect_rejection(exercises.check_euler_step, lambda velocity, x, t, h:  # a classic slip:
                                  x + h * velocity(x, t)))  # forwards in time, towards the noise
 if FAST:  # the tests: the hidden solutions pass, whatever a learner wrote in the stubs
     exercises.check_flow_target(flow_matching_target_solution, verbose=False)
     exercises.check_euler_step(euler_step_solution, verbose=False)
+    exercises.check_jump_target(jump_target_solution, verbose=False)
 
 # %% [markdown]
 # **More exercises**
@@ -540,6 +600,8 @@ if FAST:  # the tests: the hidden solutions pass, whatever a learner wrote in th
 # - Straight lines from data to noise have an average velocity $v^*$; solving its ODE from noise gives data.
 # - Regressing onto $\varepsilon - x_0$ has the same gradient as regressing onto $v^*$.
 # - One Euler step is exact on a straight path; reflow straightens learned paths, so few steps suffice.
+# - A few-step flow learns the jump itself, $(x_t - x_{t-d})/d$ on its teacher's paths: two calls come
+#   within twice the 20-call teacher's FID.
 # - DDIM is an Euler solver of the diffusion's ODE; in 2-D the flow beat it at 2 to 8 steps.
 # - Guidance mixes two velocities; a flow on a VAE's codes is a learned prior.
 # - Next: lesson 04 evaluates every family with one protocol; lesson 05 compares them.
