@@ -128,7 +128,7 @@ def test_reference_command_trains_scores_and_exports(tmp_path, capsys):
     assert "give a budget" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("family", reference.FAMILIES)
+@pytest.mark.parametrize("family", reference.FAMILIES + ("flow_fewstep",))
 def test_shipped_references_score_what_they_record(family):
     """Re-measure each reference on 1,000 samples with the sampler it records, and compare the figures that
     do not drift with the sample count: the class shares, precision and the accuracy on requested classes.

@@ -366,7 +366,48 @@ def sec_pipeline():
             f"Machine: {fmt(d['machine'])}; budget: {fmt(d['budget'])}; seed {d['seed']}.", ""], ["pipeline.json"]
 
 
-SECTIONS = [sec_showdown, sec_references, sec_likelihood, sec_reflow, sec_five_minutes, sec_speed, sec_lessons,
+def sec_next_level():
+    """The targets of the few-step / unconditional / GAN-at-the-floor work, each met or missed, from the records."""
+    ref = lambda name: json.loads((ROOT / "genedu" / "assets" / "references" / f"{name}.json").read_text())  # noqa: E731
+    rows = []
+    for fam in ("diffusion", "flow"):
+        c, u = ref(fam)["evaluation"], ref(f"{fam}_uncond")["evaluation"]
+        rows.append({"target": f"{fam} trained without labels: FID within 1.5x of the conditional reference's",
+                     "limit": round(1.5 * c["fid"], 2), "measured": round(u["fid"], 2),
+                     "met": u["fid"] <= 1.5 * c["fid"], "note": f"{u['fid'] / c['fid']:.1f}x the conditional "
+                     f"{c['fid']:.2f}; its null label scored {ref(fam)['unconditional']['fid']:.2f}"})
+    t = ref("flow_fewstep")["target"]
+    for k in ("1", "2"):
+        fid = t["fid_by_calls"][k]
+        rows.append({"target": f"few-step flow at {k} network call(s): FID at most 2x the flow reference's "
+                     f"({t['parent_calls']} calls)", "limit": round(t["limit"], 2), "measured": round(fid, 2),
+                     "met": fid <= t["limit"], "note": f"first run: {t['first_run_fid_by_calls'][k]:.2f}"})
+    gan = ref("gan")["evaluation"]
+    hist = gan["class_histogram"]
+    rows.append({"target": "GAN reference: FID at most 2.5, every digit 9-11 %", "limit": 2.5,
+                 "measured": round(gan["fid"], 2), "met": gan["fid"] <= 2.5 and min(hist) >= 0.09 and max(hist) <= 0.11,
+                 "note": f"digits {min(hist):.1%}-{max(hist):.1%} (the test set's own: 8.9-11.4 %)"})
+    jobs = _load("gpu_references")["jobs"]
+    for seed in range(3):
+        j = jobs.get(f"gan_seed{seed}")
+        if j and "weights_scored" in j:
+            w = j["weights_scored"]
+            best = min(w, key=lambda k: w[k]["fid"])
+            rows.append({"target": f"GAN seed {seed} (run 6, {j['trained']['steps']:,} steps on a card shared six ways)",
+                         "limit": 2.5, "measured": round(w[best]["fid"], 2), "met": w[best]["fid"] <= 2.5,
+                         "note": "best weights: " + best + "; " + ", ".join(f"{k} {v['fid']:.2f}" for k, v in w.items())})
+    cpu = _load("reference_cpu_sampling")
+    for r in cpu["rows"]:
+        rows.append({"target": f"10,000 samples of {r.get('reference', r['family'])} in under 5 min on the 2-core CPU "
+                     f"({fmt(r['sample_options'])})", "limit": 5.0, "measured": r["minutes_for_10000"],
+                     "met": r["minutes_for_10000"] <= 5.0, "note": f"timed on {r['n']:,}; FID {r['fid']:.2f} there; "
+                     f"load {r['load_average_1min']}"})
+    return ["## The next level: unconditional references, few-step sampling, the GAN at the floor", "",
+            "Each target against the record that measures it (10,000 samples for every FID).", "",
+            rows_table(rows), ""], ["gpu_references.json", "reference_cpu_sampling.json"]
+
+
+SECTIONS = [sec_showdown, sec_references, sec_next_level, sec_likelihood, sec_reflow, sec_five_minutes, sec_speed, sec_lessons,
             sec_cpu_sampling, sec_samplers, sec_pipeline]
 # records whose heading says what they hold; any other record falls under "Other records", named by its file
 TITLES = {
