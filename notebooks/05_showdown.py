@@ -366,7 +366,8 @@ if ref_grids:
 # %%
 HAVE_ALL = set(ref_info) == {"vae", "gan", "diffusion", "flow"}  # the findings need all four references
 if HAVE_ALL:
-    display(Markdown(SP.reference_findings(ref_info)))  # each finding written from the figures it quotes
+    uncond = {f: reference_info(f"{f}_uncond") for f in ("diffusion", "flow") if has_reference(f"{f}_uncond")}
+    display(Markdown(SP.reference_findings(ref_info, uncond if len(uncond) == 2 else None)))  # from the figures
     ev = {f: i["evaluation"] for f, i in ref_info.items()}  # each with the sampler it was made for
     unc = {f: i["unconditional"] for f, i in ref_info.items()}  # each without a label: like with like
     fid_r = {f: e["fid"] for f, e in ev.items()}
@@ -394,6 +395,21 @@ if HAVE_ALL:  # each finding above, checked against the figures it quotes
     if SEEDS == 1 and not TRAIN_FROM_SCRATCH:
         shortfall = {f: summary[PROPER[f]]["fid"]["mean"] / ref_rows[f]["fid"] for f in ref_rows}
         print("your short run's FID / the reference's FID here:", {f: round(r, 1) for f, r in shortfall.items()})
+
+# %% [markdown]
+# ### Trained without labels
+# `diffusion_uncond` and `flow_uncond` are the same networks and recipes with no labels: now all four
+# families meet unconditionally.
+
+# %%
+if HAVE_ALL and len(uncond) == 2:
+    names = {"vae": "vae", "gan": "gan", "diffusion": "diffusion_uncond", "flow": "flow_uncond"}
+    display(Markdown(SP.references_table({f: reference_info(n) for f, n in names.items()})))
+    plots.grids_side_by_side({n: sample_reference(load_reference(n, device=device), n, 32, steps=5 if FAST and
+                              "uncond" in n else None) for n in names.values()}, nrow=8, size=3)
+    for f in ("diffusion", "flow"):  # no labels, 10,000 samples; far better than the null label
+        assert uncond[f]["config"]["num_classes"] == 0 and 3 * uncond[f]["evaluation"]["fid"] < unc[f]["fid"]
+        assert uncond[f]["evaluation"]["fid"] > fid_r[f]  # behind its conditional twin given labels
 
 # %% [markdown]
 # ## Strengths and limitations, in words
