@@ -158,7 +158,9 @@ def make_reference(family: str, preset: str, *, work: str | os.PathLike, command
     from .utils import count_parameters, describe_machine
 
     _import_families()
-    torch.manual_seed(seed)  # the initial weights, as the showdown draws them for the same seed
+    from .utils import check_seed
+
+    torch.manual_seed(check_seed(seed))  # the initial weights, as the showdown draws them for the same seed
     model = MODEL_REGISTRY[family].from_preset(preset)
     ckpt = Path(work) / f"{family}_{preset}.pt"
     data = load_mnist("train")

@@ -200,6 +200,9 @@ def fit(model: GenerativeModel, data: MNIST, *,
     for name, b in (("epochs", epochs), ("steps", steps), ("images", images), ("seconds", seconds)):
         if b is not None and b <= 0:
             raise ValueError(f"budget {name} must be positive, got {b}")
+    from .utils import check_seed
+
+    seed, grid_seed = check_seed(seed), check_seed(grid_seed, what="grid_seed")  # before any work
     batch_size = getattr(model.config, "batch_size", 128) if batch_size is None else batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -233,3 +233,16 @@ def test_fit_refuses_a_bad_seed_before_training(small_train):
         genedu.fit(model, small_train, steps=2, seed=2**64, device="cpu", progress=False)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # not one step taken
     assert check_seed(np.int64(7)) == 7 and check_seed(MAX_SEED) == MAX_SEED
+
+
+def test_make_reference_and_fit_check_the_seed_before_any_work(tmp_path):
+    """A library caller's seed out of 0..2**63-1 is named before data loading or training starts."""
+    import genedu
+    from genedu.models.vae import VAE
+    from genedu.reference import make_reference
+
+    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1"):
+        make_reference("vae", "seed", work=tmp_path, command="test", seed=2**63, steps=1)
+    data = genedu.data.MNIST(torch.zeros(8, 28, 28, dtype=torch.uint8), torch.zeros(8, dtype=torch.long))
+    with pytest.raises(ValueError, match="grid_seed must be"):
+        genedu.fit(VAE.from_preset("seed"), data, steps=1, batch_size=4, grid_seed=-1, progress=False)
