@@ -88,7 +88,7 @@ def sample_reference(model: GenerativeModel, family: str, n: int, *, seed: int =
         opts["steps"] = steps
     from .sampling import draw_samples
 
-    return draw_samples(model, n, generator=torch.Generator().manual_seed(seed), batch_size=n, **opts).images
+    return draw_samples(model, n, generator=torch.Generator().manual_seed(seed), **opts).images
 
 
 def export_reference(checkpoint: str | os.PathLike, *, out_dir: str | os.PathLike | None = None,

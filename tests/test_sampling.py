@@ -216,3 +216,40 @@ def test_draw_samples_balances_times_and_reproduces():
     assert sampling.draw_samples(model, 3, generator=g(), conditional=False, sampler="ddim", steps=2).labels is None
     with pytest.raises(ValueError, match="at least 1"):
         sampling.draw_samples(model, 0)
+
+
+def test_cpu_draws_in_small_batches_and_bf16_changes_little():
+    """On a CPU, sample_batches draws CPU_BATCH at a time unless told otherwise (the same noise stream as
+    one big batch, so a deterministic sampler gives the same images); bf16 autocast stays close to float32."""
+    from genedu.models.flow import Flow, FlowConfig
+    from genedu.sampling import CPU_BATCH, default_batch, draw_samples, sample_batches
+
+    torch.manual_seed(0)
+    model = Flow(FlowConfig(channels=(8, 16), emb_dim=32, num_classes=10))
+    with torch.no_grad():
+        for p in model.net.out[-1].parameters():  # a non-zero field, so the samples depend on the network
+            p.normal_(0, 0.1)
+    assert default_batch(model) == CPU_BATCH
+    sizes = [len(x) for x, _ in sample_batches(model, CPU_BATCH + 5, method="euler", steps=2)]
+    assert sizes == [CPU_BATCH, 5]
+    opts = dict(method="euler", steps=2)
+    small = draw_samples(model, 30, generator=torch.Generator().manual_seed(1), batch_size=7, **opts).images
+    whole = draw_samples(model, 30, generator=torch.Generator().manual_seed(1), batch_size=30, **opts).images
+    assert torch.allclose(small, whole, atol=1e-5)
+    half = draw_samples(model, 30, generator=torch.Generator().manual_seed(1), bf16=True, **opts).images
+    assert half.dtype == torch.float32 and half.abs().max() <= 1
+    assert 0 < (half - whole).abs().mean() < 0.05  # rounded, but the same images
+
+
+def test_cli_sample_takes_bf16(tmp_path):
+    import numpy as np
+
+    from genedu.checkpoint import save_checkpoint
+    from genedu.cli import main
+    from genedu.models.flow import Flow, FlowConfig
+
+    ckpt = save_checkpoint(tmp_path / "f.pt", Flow(FlowConfig(channels=(8, 16), emb_dim=32, num_classes=10)))
+    out = tmp_path / "s.npz"
+    assert main(["sample", "--model", "flow", "--checkpoint", str(ckpt), "--n", "12", "--method", "euler",
+                 "--steps", "2", "--bf16", "--out", str(out)]) == 0
+    assert np.load(out)["samples"].shape == (12, 1, 28, 28)
