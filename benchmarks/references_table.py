@@ -125,8 +125,10 @@ def trained_table(refs: list[tuple[str, dict]] | None = None, cpu_path: Path = C
     refs = load_references() if refs is None else refs
     cpu = {}
     if cpu_path.is_file():  # benchmarks/reference_cpu_sampling.py: the same samplers on a 2-core CPU
-        cpu = {(r["family"], r["preset"], json.dumps(r["sample_options"], sort_keys=True)): r
-               for r in json.loads(cpu_path.read_text())["rows"]}
+        # keyed by the reference's name (rows before names were recorded: the family's own); float32 rows only,
+        # the latest of each (a later row in the file was measured later)
+        cpu = {(r.get("reference", r["family"]), r["preset"], json.dumps(r["sample_options"], sort_keys=True)): r
+               for r in json.loads(cpu_path.read_text())["rows"] if not r.get("bf16")}
     lines = ["| reference | preset | trained on | budget (training time) | sampler | network calls | samples | FID | IS "
              "| precision | recall | class KL | digit shares (min-max) | accuracy on requested class "
              "| s per 1,000 samples there | s per 1,000 samples, 2-core CPU |",
@@ -136,7 +138,7 @@ def trained_table(refs: list[tuple[str, dict]] | None = None, cpu_path: Path = C
         options = e.get("sample_options", d.get("sample_options"))
         budget = d.get("budget") or (f"images={t['images']:,}" if "images" in t else "n/a")
         time = f"{t['seconds'] / 60:.0f} min, {t['images']:,.0f} images" if "seconds" in t and "images" in t else "n/a"
-        c = cpu.get((d.get("family"), d.get("preset"), json.dumps(options or {}, sort_keys=True)))
+        c = cpu.get((name, d.get("preset"), json.dumps(options or {}, sort_keys=True)))
         on_cpu = f"{c['seconds_per_1000']:.1f}" if c else "not measured"
         acc = f"{e['conditional_accuracy']:.3f}" if e.get("conditional_accuracy") is not None else "n/a"
         lines.append(f"| {name} | `{d.get('preset', '?')}` | {_short_machine(d.get('machine', ''))} | {budget} ({time}) "

@@ -403,9 +403,16 @@ def test_references_tables_take_every_record_like_with_like(tmp_path):
     full = rt.trained_table(refs)
     assert full.count("\n| ") == 5 and "| diffusion_uncond | `reference` |" in full
     # the 2-core CPU's time only where family, preset and sampler match what reference_cpu_sampling.py drew
-    flow_cpu = next(r for r in json.loads(rt.CPU.read_text())["rows"] if r["family"] == "flow")
-    assert full.splitlines()[-1].endswith("| not measured |")
+    # (matched by the reference's name, float32 rows, the latest of each)
+    cpu_rows = [r for r in json.loads(rt.CPU.read_text())["rows"] if not r.get("bf16")]
+    flow_cpu = [r for r in cpu_rows if r.get("reference", r["family"]) == "flow"
+                and r["sample_options"] == {"method": "midpoint", "steps": 10}][-1]
+    few_cpu = [r for r in cpu_rows if r.get("reference") == "flow_fewstep" and r["sample_options"] == few["evaluation"]
+               ["sample_options"]]
+    assert full.splitlines()[-1].endswith(f"| {few_cpu[-1]['seconds_per_1000']:.1f} |" if few_cpu else "| not measured |")
     assert full.splitlines()[-2].endswith(f"| {flow_cpu['seconds_per_1000']:.1f} |")
+    (tmp_path / "vae_other.json").write_text((rt.REFS / "vae.json").read_text())  # a name never measured on the CPU
+    assert rt.trained_table(rt.load_references(tmp_path)).count("| not measured |") >= 1
     assert rt.unconditional_table(refs).count("\n| ") == 3  # only the records drawn by reference_unconditional.py
 
 
