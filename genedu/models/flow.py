@@ -203,14 +203,8 @@ class Flow(GenerativeModel):
         x, y = batch[0], batch[1]
         eps = batch[2] if len(batch) > 2 else None
         parts = self.loss_per_example(x, y, eps=eps)
-        loss = parts["v_mse"].mean()
-        opt = optimizers["opt"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.grad_clip:
-            nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
-        opt.step()
-        out = {"loss": loss.item(), "v_mse": loss.item()}
+        loss = self._optimise(parts["v_mse"].mean(), optimizers)
+        out = {"loss": loss, "v_mse": loss}
         q = (parts["t"] * 4).long().clamp(max=3)  # the loss per quarter of [0, 1] (t = 1 is noise)
         for i in range(4):
             sel = parts["v_mse"][q == i].detach()
@@ -218,20 +212,23 @@ class Flow(GenerativeModel):
                 out[f"v_mse_q{i + 1}"] = sel.mean().item()
         return out
 
-    def _few_step_train_step(self, batch, optimizers):
-        states, y = batch[0], batch[1]
-        if states.dim() != 5:
-            raise ValueError("a few-step flow trains on a teacher's paths (TeacherPaths: batches of states "
-                             f"(B, K + 1, 1, 28, 28)), got a batch of shape {tuple(states.shape)}")
-        parts = self.few_step_loss_per_example(states, y)
-        loss = parts["loss"].mean()
+    def _optimise(self, loss: torch.Tensor, optimizers) -> float:
+        """One optimiser step on `loss` (gradient clipped to grad_clip); returns the loss as a float."""
         opt = optimizers["opt"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         opt.step()
-        out = {"loss": loss.item(), "v_mse": parts["v_mse"].mean().item()}
+        return loss.item()
+
+    def _few_step_train_step(self, batch, optimizers):
+        states, y = batch[0], batch[1]
+        if states.dim() != 5:
+            raise ValueError("a few-step flow trains on a teacher's paths (TeacherPaths: batches of states "
+                             f"(B, K + 1, 1, 28, 28)), got a batch of shape {tuple(states.shape)}")
+        parts = self.few_step_loss_per_example(states, y)
+        out = {"loss": self._optimise(parts["loss"].mean(), optimizers), "v_mse": parts["v_mse"].mean().item()}
         for k in self.config.few_steps:  # the error per step count: is the 1-step jump the hard one?
             sel = parts["v_mse"][parts["steps"] == k].detach()
             if len(sel):
